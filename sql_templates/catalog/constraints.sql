@@ -1,0 +1,30 @@
+-- Primary key, unique, foreign key, check and exclusion constraints on the user's tables.
+-- Parameters: none.
+-- Columns: oid, table_oid, name, kind, columns, ref_table_oid, ref_columns, on_update,
+--          on_delete, match_type, deferrable, deferred, validated, parent_oid, index_oid,
+--          definition, comment
+SELECT co.oid::int8                                   AS oid,
+       co.conrelid::int8                              AS table_oid,
+       co.conname                                     AS name,
+       co.contype::text                               AS kind,
+       coalesce(co.conkey, '{}')::int4[]              AS columns,
+       nullif(co.confrelid, 0)::int8                  AS ref_table_oid,
+       coalesce(co.confkey, '{}')::int4[]             AS ref_columns,
+       co.confupdtype::text                           AS on_update,
+       co.confdeltype::text                           AS on_delete,
+       co.confmatchtype::text                         AS match_type,
+       co.condeferrable                               AS deferrable,
+       co.condeferred                                 AS deferred,
+       co.convalidated                                AS validated,
+       nullif(co.conparentid, 0)::int8                AS parent_oid,
+       nullif(co.conindid, 0)::int8                   AS index_oid,
+       pg_get_constraintdef(co.oid)                   AS definition,
+       obj_description(co.oid, 'pg_constraint')       AS comment
+  FROM pg_constraint co
+  JOIN pg_class c     ON c.oid = co.conrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE co.contype IN ('p', 'u', 'f', 'c', 'x')
+   AND n.nspname <> 'information_schema'
+   AND n.nspname <> 'uuidpk'
+   AND n.nspname NOT LIKE 'pg\_%'
+ ORDER BY co.conrelid, co.conname

@@ -1,0 +1,31 @@
+-- Indexes on the user's tables, with every column each one uses (keys, INCLUDE columns,
+-- expressions and predicates alike, read from pg_depend).
+-- Parameters: none.
+-- Columns: oid, table_oid, name, key_columns, used_columns, is_unique, is_primary, is_partial,
+--          has_expressions, constraint_oid, definition
+SELECT i.indexrelid::int8                             AS oid,
+       i.indrelid::int8                               AS table_oid,
+       ic.relname                                     AS name,
+       i.indkey::int2[]::int4[]                       AS key_columns,
+       ARRAY(SELECT DISTINCT d.refobjsubid::int4
+               FROM pg_depend d
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
+                AND d.refobjsubid > 0
+              ORDER BY 1)                             AS used_columns,
+       i.indisunique                                  AS is_unique,
+       i.indisprimary                                 AS is_primary,
+       i.indpred IS NOT NULL                          AS is_partial,
+       i.indexprs IS NOT NULL                         AS has_expressions,
+       (SELECT co.oid::int8 FROM pg_constraint co
+         WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
+           AND co.contype IN ('p', 'u', 'x') LIMIT 1) AS constraint_oid,
+       pg_get_indexdef(i.indexrelid)                  AS definition
+  FROM pg_index i
+  JOIN pg_class ic    ON ic.oid = i.indexrelid
+  JOIN pg_class c     ON c.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname <> 'information_schema'
+   AND n.nspname <> 'uuidpk'
+   AND n.nspname NOT LIKE 'pg\_%'
+ ORDER BY i.indrelid, ic.relname

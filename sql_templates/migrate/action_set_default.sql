@@ -1,0 +1,2 @@
+-- Parameters: {column} identifier, {default} expression.
+ALTER COLUMN {column} SET DEFAULT {default}

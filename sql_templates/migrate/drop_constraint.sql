@@ -1,0 +1,2 @@
+-- Parameters: {table} qualified identifier, {name} identifier.
+ALTER TABLE {table} DROP CONSTRAINT {name}

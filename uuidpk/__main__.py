@@ -1,0 +1,3 @@
+from uuidpk.cli import main
+
+main()

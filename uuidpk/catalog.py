@@ -1,0 +1,67 @@
+"""Read the catalogs: a handful of batched queries per database, never one per table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from . import templates
+from .model import Catalog, Column, Constraint, Dependent, Index, Sequence, Server, Table
+
+
+def _rows(conn: psycopg.Connection, template: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(templates.load(f"catalog/{template}").encode())
+        return cur.fetchall()
+
+
+def read_server(conn: psycopg.Connection) -> Server:
+    (row,) = _rows(conn, "server.sql")
+    return Server(**row)
+
+
+def read_catalog(conn: psycopg.Connection) -> Catalog:
+    """Everything uuidpk needs to know about the user's schemas, in one consistent snapshot."""
+    # One REPEATABLE READ snapshot so the queries agree with each other even while DDL runs.
+    with conn.transaction():
+        if conn.autocommit:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        server = read_server(conn)
+        tables = tuple(Table(**r) for r in _rows(conn, "tables.sql"))
+        columns = tuple(Column(**r) for r in _rows(conn, "columns.sql"))
+        constraints = tuple(
+            Constraint(**{**r, "columns": tuple(r["columns"]), "ref_columns": tuple(r["ref_columns"])})
+            for r in _rows(conn, "constraints.sql")
+        )
+        indexes = tuple(
+            Index(
+                **{
+                    **r,
+                    "key_columns": tuple(r["key_columns"]),
+                    "used_columns": frozenset(r["used_columns"]),
+                }
+            )
+            for r in _rows(conn, "indexes.sql")
+        )
+        sequences = tuple(_sequence(r) for r in _rows(conn, "sequences.sql"))
+        dependents = tuple(
+            Dependent(**{**r, "columns": tuple(r["columns"])}) for r in _rows(conn, "dependents.sql")
+        )
+    return Catalog(server, tables, columns, constraints, indexes, sequences, dependents)
+
+
+def _sequence(row: dict[str, Any]) -> Sequence:
+    owner = None
+    if row["owner_table_oid"] is not None:
+        owner = (int(row["owner_table_oid"]), int(row["owner_attnum"]))
+    used_by = tuple((int(t), int(a)) for t, a in (row["used_by"] or []))
+    return Sequence(
+        oid=row["oid"],
+        schema=row["schema"],
+        name=row["name"],
+        owner=owner,
+        is_identity=row["is_identity"],
+        used_by=used_by,
+    )

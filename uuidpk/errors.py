@@ -1,0 +1,29 @@
+"""Errors a user can cause. cli.py turns each into one line on stderr and exit code 1."""
+
+
+class UuidpkError(Exception):
+    """Base class: anything uuidpk reports to the user without a traceback."""
+
+
+class ConnectionFailed(UuidpkError):
+    """The database could not be reached or refused the login."""
+
+
+class TableNotFound(UuidpkError):
+    """A table named by the user does not exist (or is not a table)."""
+
+
+class Refused(UuidpkError):
+    """The conversion cannot be done as asked; nothing was changed."""
+
+
+class MigrationFailed(UuidpkError):
+    """The database raised an error while the plan ran; the transaction was rolled back."""
+
+
+class VerificationFailed(UuidpkError):
+    """The state after the change differs from the fingerprint taken before it."""
+
+
+class BadKey(UuidpkError):
+    """A derivation key given by the user is unusable."""

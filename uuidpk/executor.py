@@ -1,0 +1,75 @@
+"""Run a plan. Offline: one transaction, all or nothing; `apply` executes exactly the
+statements `generate` prints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+from .errors import MigrationFailed
+from .planner import Plan
+from .render import as_text, plan_sql
+
+Progress = Callable[[str], None]
+Hook = Callable[[psycopg.Connection], None]
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    name: str
+    seconds: float
+    statements: int
+
+
+class _DryRun(Exception):
+    pass
+
+
+def apply_offline(
+    conn: psycopg.Connection,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    before: Hook | None = None,
+    after: Hook | None = None,
+    progress: Progress | None = None,
+) -> list[StepTiming]:
+    """Run every step in one transaction. Any error rolls everything back and raises
+    MigrationFailed; so does a dropped connection (the server rolls back on its own)."""
+    timings: list[StepTiming] = []
+    statement = None
+    try:
+        with conn.transaction():
+            if before is not None:
+                before(conn)
+            for step, statements in plan_sql(plan):
+                if progress:
+                    progress(f"{step.name} ({len(statements)} statements)")
+                started = time.perf_counter()
+                for statement in statements:
+                    conn.execute(statement)
+                timings.append(StepTiming(step.name, time.perf_counter() - started, len(statements)))
+            statement = None
+            if after is not None:
+                after(conn)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except psycopg.Error as exc:
+        raise MigrationFailed(_describe(exc, conn, statement)) from None
+    return timings
+
+
+def _describe(exc: psycopg.Error, conn: psycopg.Connection, statement: object) -> str:
+    message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
+    if conn.closed or isinstance(exc, psycopg.OperationalError):
+        return f"connection lost ({message}); the server rolled the transaction back, nothing changed"
+    where = ""
+    if statement is not None:
+        text = as_text(statement, None) if hasattr(statement, "as_string") else str(statement)
+        where = f" in: {' '.join(text.split())[:160]}"
+    return f"{message}{where}; rolled back, nothing changed"

@@ -1,0 +1,377 @@
+"""Closures of keys over the foreign-key graph, relation kinds and what stands in the way.
+
+Pure: takes a Catalog, returns values. A node is one column, (table oid, attnum), always named
+through its topmost partitioned table: ALTER on a partitioned table changes every partition, and
+partitions must keep their parent's column types.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import cached_property
+
+from .errors import Refused, TableNotFound
+from .model import Catalog, Column, Constraint, QualifiedName, Table
+
+Node = tuple[int, int]
+
+MANY_TO_ONE = "many-to-one"
+ONE_TO_ONE = "one-to-one"
+MANY_TO_MANY = "many-to-many"
+SELF = "self"
+KINDS = (MANY_TO_ONE, ONE_TO_ONE, MANY_TO_MANY, SELF)
+
+# Problem severities, from harmless to fatal.
+HANDLED = "handled"  # PostgreSQL would refuse, the plan takes care of it
+WARNING = "warning"  # PostgreSQL will not refuse; something may break later
+BLOCKER = "blocker"  # the plan cannot handle it yet: nothing runs until the user does
+REFUSED = "refused"  # this key cannot be converted at all
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One column pair of a foreign key: child references parent."""
+
+    constraint: Constraint
+    child: Node
+    parent: Node
+    kind: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str
+    what: str  # view, policy, identity, default, ...
+    name: str  # the object, qualified where that helps
+    reason: str
+
+
+@dataclass(frozen=True)
+class Key:
+    """A primary key a user asked to convert."""
+
+    table: Table
+    column: Column
+    constraint: Constraint
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Every column that holds values of one key, which must all change type together."""
+
+    root: Node  # the column whose table name seeds the derivation
+    roots: tuple[Node, ...]  # every column that references nothing in the closure
+    nodes: tuple[Node, ...]  # sorted
+    edges: tuple[Edge, ...]
+    root_name: QualifiedName
+
+    @property
+    def tables(self) -> tuple[int, ...]:
+        return tuple(sorted({t for t, _ in self.nodes}))
+
+
+class Graph:
+    """The foreign-key graph of one catalog, at column level."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._canon: dict[Node, Node] = {}
+        self.foreign_keys = [
+            c for c in catalog.constraints if c.kind == "f" and c.parent_oid is None
+        ]
+        self.by_parent: dict[Node, list[Edge]] = {}
+        self.by_child: dict[Node, list[Edge]] = {}
+        for fk in self.foreign_keys:
+            assert fk.ref_table_oid is not None
+            for child_att, parent_att in fk.pairs:
+                child = self.canon((fk.table_oid, child_att))
+                parent = self.canon((fk.ref_table_oid, parent_att))
+                edge = Edge(fk, child, parent, self._kind(fk, child, parent))
+                self.by_parent.setdefault(parent, []).append(edge)
+                self.by_child.setdefault(child, []).append(edge)
+
+    # -- naming -------------------------------------------------------------------------
+    def canon(self, node: Node) -> Node:
+        """The same column on the topmost partitioned table above a partition."""
+        if node in self._canon:
+            return self._canon[node]
+        table_oid, attnum = node
+        result = node
+        table = self.catalog.table(table_oid) if self.catalog.has_table(table_oid) else None
+        if table is not None and table.is_partition and table.parent_oid is not None:
+            column = self.catalog.column(table_oid, attnum)
+            parent_col = self.catalog.column_named(table.parent_oid, column.name)
+            if parent_col is not None:
+                result = self.canon((table.parent_oid, parent_col.attnum))
+        self._canon[node] = result
+        return result
+
+    def describe(self, node: Node) -> str:
+        table = self.catalog.table(node[0])
+        return f"{table.qname}.{self.catalog.column(*node).name}"
+
+    def sort_key(self, node: Node) -> tuple[str, str, str]:
+        table = self.catalog.table(node[0])
+        return (table.schema, table.name, self.catalog.column(*node).name)
+
+    # -- kinds --------------------------------------------------------------------------
+    @cached_property
+    def _unique_sets(self) -> dict[int, set[frozenset[int]]]:
+        """Per table, the column sets that are unique: constraints and plain unique indexes."""
+        sets: dict[int, set[frozenset[int]]] = {}
+        for c in self.catalog.constraints:
+            if c.kind in ("p", "u"):
+                sets.setdefault(c.table_oid, set()).add(frozenset(c.columns))
+        for i in self.catalog.indexes:
+            if i.is_unique and not i.is_partial and not i.has_expressions:
+                sets.setdefault(i.table_oid, set()).add(frozenset(i.key_columns))
+        return sets
+
+    @cached_property
+    def _fks_by_table(self) -> dict[int, list[Constraint]]:
+        result: dict[int, list[Constraint]] = {}
+        for fk in self.foreign_keys:
+            result.setdefault(fk.table_oid, []).append(fk)
+        return result
+
+    @cached_property
+    def _primary_keys(self) -> dict[int, Constraint]:
+        return {c.table_oid: c for c in self.catalog.constraints if c.kind == "p"}
+
+    def primary_key(self, table_oid: int) -> Constraint | None:
+        return self._primary_keys.get(table_oid)
+
+    def is_join_table(self, table_oid: int) -> bool:
+        """Two or more foreign keys and no payload: every column is an FK column, or the
+        single-column surrogate primary key that no FK uses."""
+        fks = self._fks_by_table.get(table_oid, [])
+        if len(fks) < 2:
+            return False
+        fk_columns = {a for fk in fks for a in fk.columns}
+        pk = self.primary_key(table_oid)
+        surrogate = set(pk.columns) if pk and len(pk.columns) == 1 else set()
+        surrogate -= fk_columns
+        columns = {c.attnum for c in self.catalog.columns_of(table_oid)}
+        return columns <= fk_columns | surrogate
+
+    def _kind(self, fk: Constraint, child: Node, parent: Node) -> str:
+        if child[0] == parent[0]:
+            return SELF
+        if frozenset(fk.columns) in self._unique_sets.get(fk.table_oid, set()):
+            return ONE_TO_ONE
+        if self.is_join_table(fk.table_oid):
+            return MANY_TO_MANY
+        return MANY_TO_ONE
+
+    # -- closures -----------------------------------------------------------------------
+    def closure(self, start: Node) -> Closure:
+        """Every column connected to start by foreign keys, in either direction: a referenced
+        column and its referencing columns must have comparable types, so all change at once."""
+        start = self.canon(start)
+        seen = {start}
+        edges: dict[tuple[int, Node, Node], Edge] = {}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for edge in self.by_parent.get(node, []) + self.by_child.get(node, []):
+                edges[(edge.constraint.oid, edge.child, edge.parent)] = edge
+                for other in (edge.child, edge.parent):
+                    if other not in seen:
+                        seen.add(other)
+                        queue.append(other)
+        nodes = tuple(sorted(seen, key=self.sort_key))
+        children = {e.child for e in edges.values() if e.child != e.parent}
+        roots = tuple(n for n in nodes if n not in children) or nodes[:1]
+        root = roots[0]
+        ordered_edges = tuple(
+            sorted(edges.values(), key=lambda e: (self.sort_key(e.child), e.constraint.name))
+        )
+        return Closure(root, roots, nodes, ordered_edges, self.catalog.table(root[0]).qname)
+
+    # -- keys ---------------------------------------------------------------------------
+    def find_table(self, spec: str) -> Table:
+        """A table named [schema.]table; either part may be double-quoted (app."Order ""x"")."""
+        schema, name = split_name(spec)
+        found = self.catalog.find_tables(schema, name)
+        if not found and schema is not None and '"' not in spec:
+            found = self.catalog.find_tables(None, spec)  # a table whose name has a dot
+        if not found:
+            where = f" in schema {schema}" if schema else ""
+            raise TableNotFound(f"table {spec!r} not found{where}")
+        if len(found) > 1:
+            options = ", ".join(str(t.qname) for t in found)
+            raise TableNotFound(f"table name {spec!r} is ambiguous: {options}; name the schema")
+        table = found[0]
+        if not table.is_table:
+            kind = {"v": "a view", "m": "a materialized view", "f": "a foreign table"}
+            raise TableNotFound(f"{table.qname} is {kind.get(table.relkind, 'not a table')}")
+        return table
+
+    def key_of(self, table: Table) -> Key:
+        """The single-column primary key of a table, or Refused with the reason."""
+        if table.is_partition and table.parent_oid is not None:
+            parent = self.catalog.table(table.parent_oid)
+            raise Refused(f"{table.qname} is a partition of {parent.qname}: convert the parent")
+        pk = self.primary_key(table.oid)
+        if pk is None:
+            raise Refused(f"{table.qname} has no primary key")
+        if len(pk.columns) != 1:
+            names = ", ".join(self.catalog.column(table.oid, a).name for a in pk.columns)
+            raise Refused(f"{table.qname} has a composite primary key ({names})")
+        column = self.catalog.column(table.oid, pk.columns[0])
+        return Key(table, column, pk)
+
+    def all_keys(self) -> list[Key]:
+        """Every table whose primary key is a single smallint/integer/bigint column."""
+        keys = []
+        for table in self.catalog.tables:
+            if not table.is_table or table.is_partition:
+                continue
+            pk = self.primary_key(table.oid)
+            if pk is None or len(pk.columns) != 1:
+                continue
+            column = self.catalog.column(table.oid, pk.columns[0])
+            if column.is_integer:
+                keys.append(Key(table, column, pk))
+        return keys
+
+
+def split_name(spec: str) -> tuple[str | None, str]:
+    """Split [schema.]name where either part may be double-quoted ("" escapes a quote).
+
+    Unquoted parts are taken as written (not folded to lower case): table names are matched
+    exactly, as a user copies them from \\dt.
+    """
+    parts: list[str] = []
+    i, n = 0, len(spec)
+    while i <= n:
+        if i < n and spec[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                if j >= n:
+                    raise TableNotFound(f"unterminated quote in table name {spec!r}")
+                if spec[j] == '"':
+                    if j + 1 < n and spec[j + 1] == '"':
+                        buf.append('"')
+                        j += 2
+                        continue
+                    break
+                buf.append(spec[j])
+                j += 1
+            parts.append("".join(buf))
+            i = j + 1
+        else:
+            j = spec.find(".", i)
+            j = n if j < 0 else j
+            parts.append(spec[i:j])
+            i = j
+        if i < n and spec[i] != ".":
+            raise TableNotFound(f"cannot read table name {spec!r}")
+        i += 1
+    if len(parts) == 1 and parts[0]:
+        return None, parts[0]
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    raise TableNotFound(f"cannot read table name {spec!r}: use [schema.]table")
+
+
+# -- what stands in the way -----------------------------------------------------------------
+_DEPENDENT_REASONS = {
+    "view": "PostgreSQL refuses to change the type of a column a view uses",
+    "matview": "PostgreSQL refuses to change the type of a column a materialized view uses",
+    "rule": "PostgreSQL refuses to change the type of a column a rule uses",
+    "policy": "PostgreSQL refuses to change the type of a column a row-level policy uses",
+    "trigger": "a trigger's column list or WHEN clause uses the column",
+    "function": "a function with a SQL-standard body uses the column",
+}
+
+
+def key_problems(key: Key) -> list[Problem]:
+    """Reasons a key cannot be converted at all."""
+    column = key.column
+    name = f"{key.table.qname}.{column.name}"
+    if column.is_uuid:
+        return [Problem(REFUSED, "key", name, "the key is already uuid")]
+    if not (column.is_integer or column.is_text):
+        return [Problem(REFUSED, "key", name, f"keys of type {column.type} are not supported")]
+    return []
+
+
+def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
+    """What PostgreSQL will refuse, what the plan handles, and what may break, for a closure."""
+    catalog = graph.catalog
+    problems: list[Problem] = []
+    members = _member_columns(graph, closure)
+    sequences_by_column = {}
+    for seq in catalog.sequences:
+        for use in seq.used_by:
+            sequences_by_column[use] = seq
+    for node in members:
+        column = catalog.column(*node)
+        table = catalog.table(node[0])
+        name = f"{table.qname}.{column.name}"
+        if table.relkind == "f":
+            problems.append(Problem(BLOCKER, "foreign table", str(table.qname),
+                                    "a foreign table's column type cannot be changed remotely"))
+        if column.identity:
+            kind = "ALWAYS" if column.identity == "a" else "BY DEFAULT"
+            problems.append(Problem(HANDLED, "identity", name,
+                                    f"GENERATED {kind} AS IDENTITY is dropped; new rows get UUIDs"))
+        elif column.default_expr is not None and not table.is_partition:
+            if node in sequences_by_column and "nextval(" in column.default_expr:
+                problems.append(Problem(HANDLED, "default", name,
+                                        f"{column.default_expr} is replaced by a UUID default"))
+            else:
+                problems.append(Problem(BLOCKER, "default", name,
+                                        f"default {column.default_expr} cannot become a uuid"))
+        if column.generated:
+            problems.append(Problem(REFUSED, "generated column", name,
+                                    "a generated column cannot be converted"))
+        if column.is_uuid:
+            problems.append(Problem(REFUSED, "column", name, "already uuid"))
+        elif not (column.is_integer or column.is_text):
+            problems.append(Problem(REFUSED, "column", name,
+                                    f"columns of type {column.type} are not supported"))
+    member_set = set(members)
+    seen: set[tuple[str, int]] = set()
+    for dep in catalog.dependents:
+        if any((dep.table_oid, a) in member_set for a in dep.columns):
+            if (dep.kind, dep.oid) in seen:
+                continue
+            seen.add((dep.kind, dep.oid))
+            where = f"{dep.schema}.{dep.name}"
+            if dep.kind in ("policy", "trigger", "rule") and dep.relation_oid is not None:
+                where = f"{dep.name} on {catalog.table(dep.relation_oid).qname}"
+            problems.append(Problem(BLOCKER, dep.kind, where, _DEPENDENT_REASONS[dep.kind]))
+    for con in catalog.constraints:
+        if con.kind in ("c", "x") and any((con.table_oid, a) in member_set for a in con.columns):
+            what = "check" if con.kind == "c" else "exclusion"
+            problems.append(Problem(BLOCKER, f"{what} constraint",
+                                    f"{con.name} on {catalog.table(con.table_oid).qname}",
+                                    f"{con.definition} uses the column"))
+    for index in catalog.indexes:
+        if (index.is_partial or index.has_expressions) and any(
+            (index.table_oid, a) in member_set for a in index.used_columns
+        ):
+            problems.append(Problem(WARNING, "index", index.name,
+                                    "its expression or predicate is rebuilt over uuid and must "
+                                    "still make sense: " + index.definition))
+    for table_oid in sorted({t for t, _ in members}):
+        table = catalog.table(table_oid)
+        if table.is_partitioned:
+            problems.append(Problem(HANDLED, "partitioned table", str(table.qname),
+                                    "converted through the parent; partitions follow"))
+    return problems
+
+
+def _member_columns(graph: Graph, closure: Closure) -> list[Node]:
+    """Closure nodes plus the same columns on every partition below them."""
+    wanted = set(closure.nodes)
+    members = list(closure.nodes)
+    for column in graph.catalog.columns:
+        node = (column.table_oid, column.attnum)
+        table = graph.catalog.table(column.table_oid)
+        if table.is_partition and node not in wanted and graph.canon(node) in wanted:
+            members.append(node)
+    return members

@@ -1,0 +1,199 @@
+"""What the catalog says, as frozen values. Nothing here talks to a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# pg_constraint.confupdtype / confdeltype letters, as SQL says them.
+FK_ACTIONS = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+MATCH_TYPES = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
+INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
+TEXT_TYPES = frozenset({"text", "varchar", "bpchar"})
+
+
+@dataclass(frozen=True, order=True)
+class QualifiedName:
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Table:
+    oid: int
+    schema: str
+    name: str
+    relkind: str  # r table, p partitioned table, v view, m materialized view, f foreign
+    is_partition: bool
+    parent_oid: int | None
+    est_rows: int
+    size_bytes: int
+    owner: str
+    rls_enabled: bool
+    comment: str | None
+
+    @property
+    def qname(self) -> QualifiedName:
+        return QualifiedName(self.schema, self.name)
+
+    @property
+    def is_partitioned(self) -> bool:
+        return self.relkind == "p"
+
+    @property
+    def is_table(self) -> bool:
+        return self.relkind in ("r", "p")
+
+
+@dataclass(frozen=True)
+class Column:
+    table_oid: int
+    attnum: int
+    name: str
+    type: str  # format_type(), e.g. "integer", "character varying(5)"
+    type_name: str  # pg_type.typname, e.g. "int4"
+    type_schema: str
+    not_null: bool
+    default_expr: str | None
+    identity: str  # "" none, "a" ALWAYS, "d" BY DEFAULT
+    generated: str  # "" none, "s" stored
+    comment: str | None
+
+    @property
+    def is_integer(self) -> bool:
+        return self.type_schema == "pg_catalog" and self.type_name in INTEGER_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.type_schema == "pg_catalog" and self.type_name in TEXT_TYPES
+
+    @property
+    def is_uuid(self) -> bool:
+        return self.type_schema == "pg_catalog" and self.type_name == "uuid"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    oid: int
+    table_oid: int
+    name: str
+    kind: str  # p primary key, u unique, f foreign key, c check, x exclusion
+    columns: tuple[int, ...]
+    ref_table_oid: int | None
+    ref_columns: tuple[int, ...]
+    on_update: str
+    on_delete: str
+    match_type: str
+    deferrable: bool
+    deferred: bool
+    validated: bool
+    parent_oid: int | None  # set on the clones PostgreSQL makes for partitions
+    index_oid: int | None
+    definition: str
+    comment: str | None
+
+    @property
+    def pairs(self) -> tuple[tuple[int, int], ...]:
+        """(referencing attnum, referenced attnum) for a foreign key."""
+        return tuple(zip(self.columns, self.ref_columns, strict=True))
+
+
+@dataclass(frozen=True)
+class Index:
+    oid: int
+    table_oid: int
+    name: str
+    key_columns: tuple[int, ...]  # 0 stands for an expression
+    used_columns: frozenset[int]
+    is_unique: bool
+    is_primary: bool
+    is_partial: bool
+    has_expressions: bool
+    constraint_oid: int | None
+    definition: str
+
+
+@dataclass(frozen=True)
+class Sequence:
+    oid: int
+    schema: str
+    name: str
+    owner: tuple[int, int] | None  # (table oid, attnum) of OWNED BY or identity
+    is_identity: bool
+    used_by: tuple[tuple[int, int], ...]  # columns whose default calls nextval() on it
+
+    @property
+    def qname(self) -> QualifiedName:
+        return QualifiedName(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Dependent:
+    kind: str  # view, matview, rule, policy, trigger, function
+    oid: int
+    table_oid: int
+    columns: tuple[int, ...]
+    schema: str
+    name: str
+    relation_oid: int | None
+    definition: str | None
+
+
+@dataclass(frozen=True)
+class Server:
+    version_num: int
+    database: str
+    current_user: str
+    has_uuidv7: bool
+    is_superuser: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One read of a database's catalogs, with the look-ups the graph needs."""
+
+    server: Server
+    tables: tuple[Table, ...]
+    columns: tuple[Column, ...]
+    constraints: tuple[Constraint, ...]
+    indexes: tuple[Index, ...]
+    sequences: tuple[Sequence, ...]
+    dependents: tuple[Dependent, ...]
+    _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
+    _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)
+    _by_table: dict[int, list[Column]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._table_by_oid.update((t.oid, t) for t in self.tables)
+        self._column.update(((c.table_oid, c.attnum), c) for c in self.columns)
+        for c in self.columns:
+            self._by_table.setdefault(c.table_oid, []).append(c)
+
+    def table(self, oid: int) -> Table:
+        return self._table_by_oid[oid]
+
+    def has_table(self, oid: int) -> bool:
+        return oid in self._table_by_oid
+
+    def column(self, table_oid: int, attnum: int) -> Column:
+        return self._column[(table_oid, attnum)]
+
+    def columns_of(self, table_oid: int) -> list[Column]:
+        return list(self._by_table.get(table_oid, ()))
+
+    def column_named(self, table_oid: int, name: str) -> Column | None:
+        for c in self._by_table.get(table_oid, ()):
+            if c.name == name:
+                return c
+        return None
+
+    def find_tables(self, schema: str | None, name: str) -> list[Table]:
+        return [t for t in self.tables if t.name == name and (schema is None or t.schema == schema)]

@@ -1,0 +1,341 @@
+"""Graph + options -> Plan. Pure: no I/O, no SQL text (render.py writes the SQL).
+
+The offline plan runs in one transaction, in this order, for reasons PostgreSQL imposes:
+1. lock every table of every closure, parents first (no deadlock half-way);
+2. make the derivation function (the key lives only inside it, in pg_temp);
+3. write mapping tables while the old values still exist;
+4. drop the closure's foreign keys: while one side is integer and the other uuid, PostgreSQL
+   cannot keep them (their operators would not match);
+5. drop identity (PostgreSQL will not change an identity column's type), keep old values;
+6. one ALTER TABLE per table: drop the sequence default, change every closure column of that
+   table with USING f(col), set the UUID default -- one rewrite, indexes rebuilt with their names;
+7. restore the foreign keys with their exact names, actions, deferrability and comments;
+8. drop the sequences that served only converted keys; forget the derivation function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import Refused
+from .graph import BLOCKER, REFUSED, Closure, Graph, Key, Problem, closure_problems, key_problems
+from .model import FK_ACTIONS, MATCH_TYPES, Catalog, Constraint, QualifiedName
+from .model import Sequence as DbSequence
+
+Node = tuple[int, int]
+
+
+# -- operations: the plan as data ---------------------------------------------------------
+@dataclass(frozen=True)
+class SetLocal:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class LockTables:
+    tables: tuple[QualifiedName, ...]
+
+
+@dataclass(frozen=True)
+class CreateKeyFunction:
+    key: bytes | None  # None: random, made inside the server
+
+
+@dataclass(frozen=True)
+class DropKeyFunction:
+    pass
+
+
+@dataclass(frozen=True)
+class CreateSchema:
+    pass
+
+
+@dataclass(frozen=True)
+class WriteMapping:
+    mapping: QualifiedName
+    table: QualifiedName
+    column: str
+    type: str
+    root: str
+
+
+@dataclass(frozen=True)
+class DropConstraint:
+    table: QualifiedName
+    name: str
+
+
+@dataclass(frozen=True)
+class DropIdentity:
+    table: QualifiedName
+    column: str
+
+
+@dataclass(frozen=True)
+class KeepOldId:
+    table: QualifiedName
+    key: str
+    column: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    column: str
+    root: str  # "schema.table" seeding the derivation
+    drop_default: bool
+    new_default: str | None  # an SQL function call: gen_random_uuid() or uuidv7()
+
+
+@dataclass(frozen=True)
+class AlterColumns:
+    table: QualifiedName
+    changes: tuple[ColumnChange, ...]
+
+
+@dataclass(frozen=True)
+class AddForeignKey:
+    table: QualifiedName
+    name: str
+    columns: tuple[str, ...]
+    ref_table: QualifiedName
+    ref_columns: tuple[str, ...]
+    match: str
+    on_update: str
+    on_delete: str
+    deferrable: bool
+    deferred: bool
+    validated: bool
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class DropSequence:
+    sequence: QualifiedName
+
+
+@dataclass(frozen=True)
+class DisownSequence:
+    sequence: QualifiedName
+
+
+Op = (
+    SetLocal | LockTables | CreateKeyFunction | DropKeyFunction | CreateSchema | WriteMapping
+    | DropConstraint | DropIdentity | KeepOldId | AlterColumns | AddForeignKey | DropSequence
+    | DisownSequence
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A group of operations with one purpose; the unit the executor reports progress on."""
+
+    name: str
+    ops: tuple[Op, ...]
+    lock: str = "ACCESS EXCLUSIVE"
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class Options:
+    key: bytes | None = None
+    keep_old_id: str | None = None  # column name, or None
+    mapping_table: bool = False
+    uuid_default: str = "gen_random_uuid()"
+    maintenance_work_mem: str = "1GB"
+
+
+@dataclass(frozen=True)
+class Plan:
+    keys: tuple[Key, ...]
+    closures: tuple[Closure, ...]
+    problems: tuple[Problem, ...]
+    steps: tuple[Step, ...] = field(default=())
+
+    @property
+    def blocking(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity in (BLOCKER, REFUSED))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.closures
+
+
+def closures_for(graph: Graph, keys: Sequence[Key]) -> list[Closure]:
+    """One closure per distinct component, in a stable order (by root name)."""
+    seen: dict[tuple[Node, ...], Closure] = {}
+    for key in keys:
+        closure = graph.closure((key.table.oid, key.column.attnum))
+        seen.setdefault(closure.nodes, closure)
+    return sorted(seen.values(), key=lambda c: graph.sort_key(c.root))
+
+
+def plan_conversion(graph: Graph, keys: Sequence[Key], options: Options) -> Plan:
+    """The offline plan for the given keys. Problems are in the plan; a plan with blocking
+    problems has no steps."""
+    closures = closures_for(graph, keys)
+    problems: list[Problem] = []
+    for key in keys:
+        problems.extend(key_problems(key))
+    for closure in closures:
+        problems.extend(closure_problems(graph, closure))
+    plan = Plan(tuple(keys), tuple(closures), tuple(problems))
+    if plan.blocking or not closures:
+        return plan
+    return Plan(plan.keys, plan.closures, plan.problems, tuple(_steps(graph, closures, options)))
+
+
+def require_runnable(plan: Plan) -> None:
+    """Refused naming the first blocking problems, when the plan cannot run."""
+    if plan.blocking:
+        first = plan.blocking[0]
+        more = len(plan.blocking) - 1
+        extra = f" (and {more} more: see uuidpk inspect)" if more else ""
+        raise Refused(f"{first.what} {first.name}: {first.reason}{extra}")
+
+
+def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Iterable[Step]:
+    catalog = graph.catalog
+    nodes = {n: c for c in closures for n in c.nodes}
+    tables = sorted({n[0] for n in nodes}, key=lambda t: catalog.table(t).qname)
+    foreign_keys = _foreign_keys(graph, closures)
+    sequences = _sequences(catalog, nodes)
+
+    yield Step(
+        "prepare",
+        (
+            SetLocal("maintenance_work_mem", options.maintenance_work_mem),
+            LockTables(tuple(catalog.table(t).qname for t in _parents_first(graph, tables))),
+            CreateKeyFunction(options.key),
+        ),
+    )
+    if options.mapping_table:
+        mappings: list[Op] = [CreateSchema()]
+        for closure in closures:
+            for root in closure.roots:
+                table = catalog.table(root[0])
+                column = catalog.column(*root)
+                mappings.append(
+                    WriteMapping(
+                        QualifiedName("uuidpk", f"map_{table.schema}_{table.name}"),
+                        table.qname, column.name, column.type, str(closure.root_name),
+                    )
+                )
+        yield Step("write mapping tables", tuple(mappings))
+    yield Step(
+        "drop foreign keys",
+        tuple(DropConstraint(catalog.table(fk.table_oid).qname, fk.name) for fk in foreign_keys),
+    )
+    before: list[Op] = []
+    for node in sorted(nodes, key=graph.sort_key):
+        column = catalog.column(*node)
+        if column.identity:
+            before.append(DropIdentity(catalog.table(node[0]).qname, column.name))
+    if options.keep_old_id:
+        for closure in closures:
+            for root in closure.roots:
+                column = catalog.column(*root)
+                before.append(
+                    KeepOldId(catalog.table(root[0]).qname, column.name,
+                              options.keep_old_id, column.type)
+                )
+    if before:
+        yield Step("drop identity, keep old values", tuple(before))
+    alters = []
+    for table_oid in tables:
+        changes = []
+        for column in catalog.columns_of(table_oid):
+            node = (table_oid, column.attnum)
+            if node not in nodes:
+                continue
+            had_generator = bool(column.identity) or node in sequences
+            changes.append(
+                ColumnChange(
+                    column.name,
+                    str(nodes[node].root_name),
+                    drop_default=column.default_expr is not None,
+                    new_default=options.uuid_default if had_generator else None,
+                )
+            )
+        alters.append(AlterColumns(catalog.table(table_oid).qname, tuple(changes)))
+    yield Step("convert columns", tuple(alters))
+    yield Step("restore foreign keys", tuple(_add_foreign_key(catalog, fk) for fk in foreign_keys))
+    finish: list[Op] = []
+    for seq in sorted(set(sequences.values()), key=lambda s: s.qname):
+        if seq.is_identity:
+            continue  # DROP IDENTITY took it
+        users = set(seq.used_by) | ({seq.owner} if seq.owner else set())
+        if all(graph.canon(u) in nodes for u in users):
+            finish.append(DropSequence(seq.qname))
+        elif seq.owner and graph.canon(seq.owner) in nodes:
+            finish.append(DisownSequence(seq.qname))
+    finish.append(DropKeyFunction())
+    yield Step("drop sequences, forget the key", tuple(finish))
+
+
+def _foreign_keys(graph: Graph, closures: Sequence[Closure]) -> list[Constraint]:
+    found = {e.constraint.oid: e.constraint for c in closures for e in c.edges}
+    return sorted(
+        found.values(), key=lambda fk: (graph.catalog.table(fk.table_oid).qname, fk.name)
+    )
+
+
+def _sequences(catalog: Catalog, nodes: dict[Node, Closure]) -> dict[Node, DbSequence]:
+    """Closure columns whose default draws from a sequence (serial) or that own one."""
+    result: dict[Node, DbSequence] = {}
+    for seq in catalog.sequences:
+        for user in seq.used_by:
+            if user in nodes:
+                result[user] = seq
+        if seq.owner in nodes and not seq.is_identity:
+            result.setdefault(seq.owner, seq)
+    return result
+
+
+def _add_foreign_key(catalog: Catalog, fk: Constraint) -> AddForeignKey:
+    assert fk.ref_table_oid is not None
+
+    def names(table_oid: int, attnums: tuple[int, ...]) -> tuple[str, ...]:
+        return tuple(catalog.column(table_oid, a).name for a in attnums)
+
+    return AddForeignKey(
+        table=catalog.table(fk.table_oid).qname,
+        name=fk.name,
+        columns=names(fk.table_oid, fk.columns),
+        ref_table=catalog.table(fk.ref_table_oid).qname,
+        ref_columns=names(fk.ref_table_oid, fk.ref_columns),
+        match=MATCH_TYPES[fk.match_type],
+        on_update=FK_ACTIONS[fk.on_update],
+        on_delete=FK_ACTIONS[fk.on_delete],
+        deferrable=fk.deferrable,
+        deferred=fk.deferred,
+        validated=fk.validated,
+        comment=fk.comment,
+    )
+
+
+def _parents_first(graph: Graph, tables: Sequence[int]) -> list[int]:
+    """Tables ordered so a referenced table comes before the tables referencing it; cycles
+    (and self references) are broken by name, each ready batch sorted for determinism."""
+    wanted = set(tables)
+    parents: dict[int, set[int]] = {t: set() for t in tables}
+    for fk in graph.foreign_keys:
+        child = graph.canon((fk.table_oid, fk.columns[0]))[0]
+        assert fk.ref_table_oid is not None
+        parent = graph.canon((fk.ref_table_oid, fk.ref_columns[0]))[0]
+        if child in wanted and parent in wanted and child != parent:
+            parents.setdefault(child, set()).add(parent)
+    order: list[int] = []
+    done: set[int] = set()
+    name = graph.catalog.table
+    while len(order) < len(parents):
+        ready = sorted((t for t in parents if t not in done and parents[t] <= done),
+                       key=lambda t: name(t).qname)
+        if not ready:  # a cycle: take the first remaining table by name
+            ready = [min((t for t in parents if t not in done), key=lambda t: name(t).qname)]
+        order.extend(ready)
+        done.update(ready)
+    return order

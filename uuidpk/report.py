@@ -1,0 +1,165 @@
+"""What `inspect` shows: a stable JSON document, and a text tree for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import Closure, Graph, Key, Problem, closure_problems, key_problems
+from .model import FK_ACTIONS
+
+Node = tuple[int, int]
+
+SEVERITY_ORDER = {"refused": 0, "blocker": 1, "warning": 2, "handled": 3}
+
+
+def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:
+    catalog = graph.catalog
+    table = catalog.table(node[0])
+    column = catalog.column(*node)
+    indexes = sorted(
+        i.name for i in catalog.indexes
+        if i.table_oid == node[0] and node[1] in i.used_columns and i.constraint_oid is None
+    )
+    constraints = sorted(
+        c.name for c in catalog.constraints
+        if c.table_oid == node[0] and c.kind in ("p", "u") and node[1] in c.columns
+    )
+    return {
+        "schema": table.schema,
+        "table": table.name,
+        "column": column.name,
+        "type": column.type,
+        "nullable": not column.not_null,
+        "indexes": indexes,
+        "unique_constraints": constraints,
+        "partitioned": table.is_partitioned,
+        "partition": table.is_partition,
+    }
+
+
+def key_document(graph: Graph, key: Key, closure: Closure, problems: list[Problem]) -> dict[str, Any]:
+    catalog = graph.catalog
+    sequence = next(
+        (s for s in catalog.sequences
+         if (key.table.oid, key.column.attnum) in s.used_by or s.owner == (key.table.oid, key.column.attnum)),
+        None,
+    )
+    relations = []
+    for edge in closure.edges:
+        fk = edge.constraint
+        parent = catalog.table(edge.parent[0])
+        relations.append(
+            {
+                **_column_facts(graph, edge.child),
+                "kind": edge.kind,
+                "constraint": fk.name,
+                "references": {
+                    "schema": parent.schema,
+                    "table": parent.name,
+                    "column": catalog.column(*edge.parent).name,
+                },
+                "on_delete": FK_ACTIONS[fk.on_delete],
+                "on_update": FK_ACTIONS[fk.on_update],
+                "deferrable": fk.deferrable,
+                "initially_deferred": fk.deferred,
+                "validated": fk.validated,
+            }
+        )
+    identity = {"a": "always", "d": "by default"}.get(key.column.identity)
+    return {
+        "schema": key.table.schema,
+        "table": key.table.name,
+        "column": key.column.name,
+        "type": key.column.type,
+        "default": key.column.default_expr,
+        "sequence": str(sequence.qname) if sequence else None,
+        "identity": identity,
+        "estimated_rows": key.table.est_rows,
+        "size_bytes": key.table.size_bytes,
+        "closure": {
+            "root": graph.describe(closure.root),
+            "roots": [graph.describe(r) for r in closure.roots],
+            "columns": [graph.describe(n) for n in closure.nodes],
+            "tables": sorted({str(catalog.table(t).qname) for t in closure.tables}),
+            "relations": relations,
+        },
+        "problems": [
+            {"severity": p.severity, "what": p.what, "name": p.name, "reason": p.reason}
+            for p in sorted(problems, key=lambda p: (SEVERITY_ORDER[p.severity], p.what, p.name))
+        ],
+    }
+
+
+def inspect_document(graph: Graph, keys: list[Key]) -> dict[str, Any]:
+    """The JSON document of `uuidpk inspect` (version 1; fields are only ever added)."""
+    documents = []
+    closures: dict[Node, tuple[Closure, list[Problem]]] = {}
+    for key in keys:
+        node = graph.canon((key.table.oid, key.column.attnum))
+        if node not in closures:
+            closure = graph.closure(node)
+            found = (closure, closure_problems(graph, closure))
+            for member in closure.nodes:
+                closures[member] = found
+        closure, problems = closures[node]
+        documents.append(key_document(graph, key, closure, key_problems(key) + problems))
+    return {"version": 1, "database": graph.catalog.server.database, "keys": documents}
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def inspect_text(document: dict[str, Any]) -> str:
+    """A tree per key, aligned, readable at a glance."""
+    out: list[str] = []
+    for key in document["keys"]:
+        generator = key["identity"] and f"identity {key['identity']}" or key["default"] or "no default"
+        out.append(
+            f"{key['schema']}.{key['table']}.{key['column']}  {key['type']}  ({generator}; "
+            f"~{key['estimated_rows']:,} rows, {_size(key['size_bytes'])})"
+        )
+        closure = key["closure"]
+        relations = closure["relations"]
+        out.append(
+            f"  closure: {len(closure['columns'])} columns in {len(closure['tables'])} tables, "
+            f"root {closure['root']}"
+        )
+        rows = []
+        for rel in relations:
+            flags = []
+            if not rel["nullable"]:
+                flags.append("not null")
+            if rel["deferrable"]:
+                flags.append("deferred" if rel["initially_deferred"] else "deferrable")
+            if rel["partitioned"]:
+                flags.append("partitioned")
+            if rel["partition"]:
+                flags.append("partition")
+            ref = rel["references"]
+            rows.append(
+                (
+                    f"{rel['schema']}.{rel['table']}.{rel['column']}",
+                    rel["kind"],
+                    f"-> {ref['schema']}.{ref['table']}.{ref['column']}",
+                    f"on delete {rel['on_delete'].lower()}",
+                    ", ".join(flags),
+                    rel["constraint"],
+                )
+            )
+        widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
+        for n, row in enumerate(rows):
+            branch = "└─" if n == len(rows) - 1 else "├─"
+            cells = [row[i].ljust(widths[i]) for i in range(5)]
+            out.append(f"  {branch} {'  '.join(cells)}  {row[5]}".rstrip())
+        if not rows:
+            out.append("  (no references)")
+        for problem in key["problems"]:
+            out.append(f"  {problem['severity']:<8} {problem['what']} {problem['name']}: {problem['reason']}")
+        out.append("")
+    return "\n".join(out)
