@@ -8,7 +8,19 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import templates
-from .model import Catalog, Column, Constraint, Dependent, Index, Sequence, Server, Table
+from .model import (
+    Catalog,
+    Column,
+    Constraint,
+    Dependent,
+    Grant,
+    Index,
+    Policy,
+    Sequence,
+    Server,
+    Table,
+    View,
+)
 
 
 def _rows(conn: psycopg.Connection, template: str) -> list[dict[str, Any]]:
@@ -28,11 +40,20 @@ def read_catalog(conn: psycopg.Connection) -> Catalog:
     with conn.transaction():
         if conn.autocommit:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # Deparsed expressions (views, policies, defaults, constraints) name every user object
+        # with its schema only when the search path holds nothing but pg_catalog; then they
+        # mean the same thing whatever search_path the migration later runs with.
+        conn.execute("SET LOCAL search_path = pg_catalog")
         server = read_server(conn)
-        tables = tuple(Table(**r) for r in _rows(conn, "tables.sql"))
+        tables = tuple(
+            Table(**{**r, "partition_key": tuple(r["partition_key"])})
+            for r in _rows(conn, "tables.sql")
+        )
         columns = tuple(Column(**r) for r in _rows(conn, "columns.sql"))
         constraints = tuple(
-            Constraint(**{**r, "columns": tuple(r["columns"]), "ref_columns": tuple(r["ref_columns"])})
+            Constraint(
+                **{**r, "columns": tuple(r["columns"]), "ref_columns": tuple(r["ref_columns"])}
+            )
             for r in _rows(conn, "constraints.sql")
         )
         indexes = tuple(
@@ -47,9 +68,30 @@ def read_catalog(conn: psycopg.Connection) -> Catalog:
         )
         sequences = tuple(_sequence(r) for r in _rows(conn, "sequences.sql"))
         dependents = tuple(
-            Dependent(**{**r, "columns": tuple(r["columns"])}) for r in _rows(conn, "dependents.sql")
+            Dependent(**{**r, "columns": tuple(r["columns"])})
+            for r in _rows(conn, "dependents.sql")
         )
-    return Catalog(server, tables, columns, constraints, indexes, sequences, dependents)
+        views = tuple(_view(r) for r in _rows(conn, "views.sql"))
+        policies = tuple(
+            Policy(**{**r, "roles": tuple(r["roles"])}) for r in _rows(conn, "policies.sql")
+        )
+    return Catalog(
+        server, tables, columns, constraints, indexes, sequences, dependents, views, policies
+    )
+
+
+def _view(row: dict[str, Any]) -> View:
+    return View(
+        **{
+            **row,
+            "options": tuple(row["options"]),
+            "column_comments": tuple(sorted(row["column_comments"].items())),
+            "grants": tuple(Grant(**g) for g in row["grants"]),
+            "reads": tuple(row["reads"]),
+            "triggers": tuple(row["triggers"]),
+            "rules": tuple(row["rules"]),
+        }
+    )
 
 
 def _sequence(row: dict[str, Any]) -> Sequence:

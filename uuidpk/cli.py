@@ -50,15 +50,22 @@ def friendly_errors(func: F) -> F:
 
 
 dsn_option = click.option(
-    "--dsn", envvar="DATABASE_URL", show_envvar=True,
+    "--dsn",
+    envvar="DATABASE_URL",
+    show_envvar=True,
     help="libpq connection string or URL; else DATABASE_URL; else the PG* variables.",
 )
 table_option = click.option(
-    "--table", "tables", multiple=True, metavar="[SCHEMA.]TABLE",
-    help="A table whose primary key to convert (repeatable). Quote odd names: '\"Order \"\"x\"\"\"'.",
+    "--table",
+    "tables",
+    multiple=True,
+    metavar="[SCHEMA.]TABLE",
+    help='A table whose primary key to convert (repeatable). Quote odd names: \'"Order ""x"""\'.',
 )
 all_option = click.option(
-    "--all", "all_tables", is_flag=True,
+    "--all",
+    "all_tables",
+    is_flag=True,
     help="Every table in the user's schemas with a single smallint/integer/bigint primary key.",
 )
 
@@ -76,8 +83,9 @@ def _keys(graph: Graph, tables: tuple[str, ...], all_tables: bool) -> list[Key]:
     return keys
 
 
-def _plan(conn: psycopg.Connection, tables: tuple[str, ...], all_tables: bool,
-          options: Options) -> tuple[Graph, Plan]:
+def _plan(
+    conn: psycopg.Connection, tables: tuple[str, ...], all_tables: bool, options: Options
+) -> tuple[Graph, Plan]:
     graph = Graph(read_catalog(conn))
     keys = _keys(graph, tables, all_tables)
     if graph.catalog.server.has_uuidv7 and options.uuid_default == "gen_random_uuid()":
@@ -89,16 +97,22 @@ def _plan(conn: psycopg.Connection, tables: tuple[str, ...], all_tables: bool,
 
 def conversion_options(func: F) -> F:
     func = click.option(
-        "--key-file", type=click.Path(dir_okay=False),
+        "--key-file",
+        type=click.Path(dir_okay=False),
         help="Keep this key (hex) so old ids can be mapped later; default: a random key "
-             "made inside the server and never stored. Also UUIDPK_KEY.",
+        "made inside the server and never stored. Also UUIDPK_KEY.",
     )(func)
     func = click.option(
-        "--keep-old-id", is_flag=False, flag_value="old_id", default=None, metavar="[COLUMN]",
+        "--keep-old-id",
+        is_flag=False,
+        flag_value="old_id",
+        default=None,
+        metavar="[COLUMN]",
         help="Keep each root table's old key in a column (default name old_id).",
     )(func)
     func = click.option(
-        "--mapping-table", is_flag=True,
+        "--mapping-table",
+        is_flag=True,
         help="Write (old_value, new_value) per root table into uuidpk.map_<schema>_<table>.",
     )(func)
     return func
@@ -118,8 +132,9 @@ def main() -> None:
 @dsn_option
 @table_option
 @all_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @friendly_errors
 def inspect(dsn: str | None, tables: tuple[str, ...], all_tables: bool, fmt: str) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break.
@@ -146,8 +161,14 @@ def inspect(dsn: str | None, tables: tuple[str, ...], all_tables: bool, fmt: str
 @all_option
 @conversion_options
 @friendly_errors
-def generate(dsn: str | None, tables: tuple[str, ...], all_tables: bool, key_file: str | None,
-             keep_old_id: str | None, mapping_table: bool) -> None:
+def generate(
+    dsn: str | None,
+    tables: tuple[str, ...],
+    all_tables: bool,
+    key_file: str | None,
+    keep_old_id: str | None,
+    mapping_table: bool,
+) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error).
 
     Example:
@@ -176,8 +197,16 @@ def generate(dsn: str | None, tables: tuple[str, ...], all_tables: bool, key_fil
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
 @friendly_errors
-def apply(dsn: str | None, tables: tuple[str, ...], all_tables: bool, key_file: str | None,
-          keep_old_id: str | None, mapping_table: bool, yes: bool, dry_run: bool) -> None:
+def apply(
+    dsn: str | None,
+    tables: tuple[str, ...],
+    all_tables: bool,
+    key_file: str | None,
+    keep_old_id: str | None,
+    mapping_table: bool,
+    yes: bool,
+    dry_run: bool,
+) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
 
     Example:
@@ -190,15 +219,20 @@ def apply(dsn: str | None, tables: tuple[str, ...], all_tables: bool, key_file: 
     with connect(dsn) as conn:
         graph, plan = _plan(conn, tables, all_tables, options)
         columns = sum(len(c.nodes) for c in plan.closures)
-        summary = (f"{len(plan.keys)} key(s), {columns} column(s) in "
-                   f"{len({t for c in plan.closures for t in c.tables})} table(s)")
+        summary = (
+            f"{len(plan.keys)} key(s), {columns} column(s) in "
+            f"{len({t for c in plan.closures for t in c.tables})} table(s)"
+        )
         if not yes and not dry_run:
             if not sys.stdin.isatty():
                 raise click.UsageError("not a terminal: pass --yes to apply without asking")
-            click.confirm(f"Convert {summary} in {graph.catalog.server.database}?", abort=True,
-                          err=True)
+            click.confirm(
+                f"Convert {summary} in {graph.catalog.server.database}?", abort=True, err=True
+            )
         timings = apply_offline(
-            conn, plan, dry_run=dry_run,
+            conn,
+            plan,
+            dry_run=dry_run,
             progress=lambda message: click.echo(f"uuidpk: {message}", err=True),
         )
     total = sum(t.seconds for t in timings)
@@ -207,10 +241,18 @@ def apply(dsn: str | None, tables: tuple[str, ...], all_tables: bool, key_file: 
 
 
 @main.command("map")
-@click.option("--table", "root", required=True, metavar="SCHEMA.TABLE",
-              help="The root table whose key was converted (children share its values).")
-@click.option("--key-file", type=click.Path(dir_okay=False),
-              help="The key used for the conversion (hex). Also UUIDPK_KEY.")
+@click.option(
+    "--table",
+    "root",
+    required=True,
+    metavar="SCHEMA.TABLE",
+    help="The root table whose key was converted (children share its values).",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    help="The key used for the conversion (hex). Also UUIDPK_KEY.",
+)
 @click.argument("old_ids", nargs=-1, required=True)
 @friendly_errors
 def map_ids(root: str, key_file: str | None, old_ids: tuple[str, ...]) -> None:

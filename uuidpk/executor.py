@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from .errors import MigrationFailed
 from .planner import Plan
@@ -40,7 +41,7 @@ def apply_offline(
     """Run every step in one transaction. Any error rolls everything back and raises
     MigrationFailed; so does a dropped connection (the server rolls back on its own)."""
     timings: list[StepTiming] = []
-    statement = None
+    statement: sql.Composable | None = None
     try:
         with conn.transaction():
             if before is not None:
@@ -50,8 +51,10 @@ def apply_offline(
                     progress(f"{step.name} ({len(statements)} statements)")
                 started = time.perf_counter()
                 for statement in statements:
-                    conn.execute(statement)
-                timings.append(StepTiming(step.name, time.perf_counter() - started, len(statements)))
+                    conn.execute(statement)  # type: ignore[call-overload]
+                timings.append(
+                    StepTiming(step.name, time.perf_counter() - started, len(statements))
+                )
             statement = None
             if after is not None:
                 after(conn)
@@ -64,12 +67,16 @@ def apply_offline(
     return timings
 
 
-def _describe(exc: psycopg.Error, conn: psycopg.Connection, statement: object) -> str:
+def _describe(
+    exc: psycopg.Error, conn: psycopg.Connection, statement: sql.Composable | None
+) -> str:
     message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
     if conn.closed or isinstance(exc, psycopg.OperationalError):
-        return f"connection lost ({message}); the server rolled the transaction back, nothing changed"
+        return (
+            f"connection lost ({message}); the server rolled the transaction back, nothing changed"
+        )
     where = ""
     if statement is not None:
-        text = as_text(statement, None) if hasattr(statement, "as_string") else str(statement)
+        text = as_text(statement, None)
         where = f" in: {' '.join(text.split())[:160]}"
     return f"{message}{where}; rolled back, nothing changed"

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import Refused, TableNotFound
-from .model import Catalog, Column, Constraint, QualifiedName, Table
+from .model import Catalog, Column, Constraint, Dependent, Policy, QualifiedName, Table, View
+from .sqlcheck import examine
 
 Node = tuple[int, int]
 
@@ -216,11 +217,23 @@ class Graph:
         pk = self.primary_key(table.oid)
         if pk is None:
             raise Refused(f"{table.qname} has no primary key")
-        if len(pk.columns) != 1:
+        attnum = self._key_column(table, pk)
+        if attnum is None:
             names = ", ".join(self.catalog.column(table.oid, a).name for a in pk.columns)
             raise Refused(f"{table.qname} has a composite primary key ({names})")
-        column = self.catalog.column(table.oid, pk.columns[0])
-        return Key(table, column, pk)
+        return Key(table, self.catalog.column(table.oid, attnum), pk)
+
+    def _key_column(self, table: Table, pk: Constraint) -> int | None:
+        """The key column: the primary key's only column or, on a partitioned table (whose
+        primary key must include the partition key), its only column outside the partition
+        key when that one is an integer."""
+        if len(pk.columns) == 1:
+            return pk.columns[0]
+        if table.is_partitioned:
+            rest = [a for a in pk.columns if a not in table.partition_key]
+            if len(rest) == 1 and self.catalog.column(table.oid, rest[0]).is_integer:
+                return rest[0]
+        return None
 
     def all_keys(self) -> list[Key]:
         """Every table whose primary key is a single smallint/integer/bigint column."""
@@ -229,9 +242,10 @@ class Graph:
             if not table.is_table or table.is_partition:
                 continue
             pk = self.primary_key(table.oid)
-            if pk is None or len(pk.columns) != 1:
+            attnum = None if pk is None else self._key_column(table, pk)
+            if pk is None or attnum is None:
                 continue
-            column = self.catalog.column(table.oid, pk.columns[0])
+            column = self.catalog.column(table.oid, attnum)
             if column.is_integer:
                 keys.append(Key(table, column, pk))
         return keys
@@ -277,14 +291,199 @@ def split_name(spec: str) -> tuple[str | None, str]:
 
 
 # -- what stands in the way -----------------------------------------------------------------
-_DEPENDENT_REASONS = {
-    "view": "PostgreSQL refuses to change the type of a column a view uses",
-    "matview": "PostgreSQL refuses to change the type of a column a materialized view uses",
-    "rule": "PostgreSQL refuses to change the type of a column a rule uses",
-    "policy": "PostgreSQL refuses to change the type of a column a row-level policy uses",
-    "trigger": "a trigger's column list or WHEN clause uses the column",
-    "function": "a function with a SQL-standard body uses the column",
-}
+@dataclass(frozen=True)
+class RestoredPolicy:
+    policy: Policy
+    table: QualifiedName
+    using_expr: str | None  # possibly with integer casts retargeted to uuid
+    check_expr: str | None
+
+
+@dataclass(frozen=True)
+class RestoredView:
+    view: View
+    definition: str  # possibly with integer casts retargeted to uuid
+
+
+@dataclass(frozen=True)
+class Affected:
+    """Objects on closure columns that must be dropped before the change and recreated after,
+    and the problems found while reading them."""
+
+    views: tuple[RestoredView, ...]  # in creation order: a view after the views it reads
+    policies: tuple[RestoredPolicy, ...]
+    triggers: tuple[Dependent, ...]
+    rules: tuple[Dependent, ...]
+    generated: tuple[Dependent, ...]
+    problems: tuple[Problem, ...]
+
+
+def key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
+    """(schema, table, column) of every converted column, partitions included."""
+    result = set()
+    for node in (n for c in closures for n in _member_columns(graph, c)):
+        table = graph.catalog.table(node[0])
+        result.add((table.schema, table.name, graph.catalog.column(*node).name))
+    return result
+
+
+def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
+    """Views (and the views over them), policies, rules, triggers and generated columns that
+    stand on closure columns, each with what PostgreSQL would say about it."""
+    catalog = graph.catalog
+    members = {n for c in closures for n in _member_columns(graph, c)}
+    keys = key_columns(graph, closures)
+    problems: list[Problem] = []
+    touching = [
+        d for d in catalog.dependents if any((d.table_oid, a) in members for a in d.columns)
+    ]
+    by_kind: dict[str, dict[int, Dependent]] = {}
+    for dep in touching:
+        by_kind.setdefault(dep.kind, {}).setdefault(dep.oid, dep)
+
+    views = _views_to_recreate(
+        catalog, set(by_kind.get("view", {})) | set(by_kind.get("matview", {}))
+    )
+    restored_views = []
+    for view in views:
+        findings, rewritten = examine(view.definition, keys)
+        kind = "materialized view" if view.is_materialized else "view"
+        _report(
+            problems,
+            findings,
+            kind,
+            str(view.qname),
+            f"dropped and recreated exactly (definition, options, owner, grants, comments"
+            f"{', indexes, data' if view.is_materialized else ''})",
+        )
+        restored_views.append(RestoredView(view, rewritten or view.definition))
+
+    policies_by_oid = {p.oid: p for p in catalog.policies}
+    restored_policies = []
+    for oid in sorted(by_kind.get("policy", {}), key=lambda o: policies_by_oid[o].name):
+        policy = policies_by_oid[oid]
+        table = catalog.table(policy.table_oid)
+        at = (table.schema, table.name)
+        exprs: list[str | None] = []
+        all_findings = []
+        for expr in (policy.using_expr, policy.check_expr):
+            if expr is None:
+                exprs.append(None)
+                continue
+            findings, rewritten = examine(expr, keys, at)
+            all_findings += findings
+            exprs.append(rewritten or expr)
+        _report(
+            problems,
+            all_findings,
+            "policy",
+            f"{policy.name} on {table.qname}",
+            "dropped and recreated with its command, roles and expressions",
+        )
+        restored_policies.append(RestoredPolicy(policy, table.qname, exprs[0], exprs[1]))
+
+    for kind, reason in (
+        ("trigger", "dropped and recreated as it was"),
+        ("rule", "dropped and recreated as it was"),
+        (
+            "generated",
+            "dropped and added back over the new type; it moves to the end of the column list",
+        ),
+    ):
+        for dep in by_kind.get(kind, {}).values():
+            assert dep.relation_oid is not None
+            table = catalog.table(dep.relation_oid)
+            findings = []
+            if kind == "generated" and dep.definition:
+                findings, _ = examine(dep.definition, keys, (table.schema, table.name))
+            _report(
+                problems,
+                [f for f in findings if f.fatal],
+                "generated column" if kind == "generated" else kind,
+                f"{dep.name} on {table.qname}",
+                reason,
+            )
+    for dep in by_kind.get("function", {}).values():
+        problems.append(
+            Problem(
+                BLOCKER,
+                "function",
+                f"{dep.schema}.{dep.name}",
+                "its SQL-standard body uses the column; PostgreSQL refuses the "
+                "change: drop it first and recreate it for uuid",
+            )
+        )
+    for con in catalog.constraints:
+        if con.kind in ("c", "x") and any((con.table_oid, a) in members for a in con.columns):
+            table = catalog.table(con.table_oid)
+            name = f"{con.name} on {table.qname}"
+            if con.kind == "x":
+                problems.append(
+                    Problem(
+                        BLOCKER, "exclusion constraint", name, f"{con.definition} uses the column"
+                    )
+                )
+                continue
+            expr = con.definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
+            findings, _ = examine(expr, keys, (table.schema, table.name))
+            _report(
+                problems,
+                [f for f in findings if f.fatal],
+                "check constraint",
+                name,
+                "PostgreSQL rebuilds it over the new type",
+            )
+    return Affected(
+        tuple(restored_views),
+        tuple(restored_policies),
+        tuple(sorted(by_kind.get("trigger", {}).values(), key=lambda d: (d.table_oid, d.name))),
+        tuple(sorted(by_kind.get("rule", {}).values(), key=lambda d: (d.table_oid, d.name))),
+        tuple(sorted(by_kind.get("generated", {}).values(), key=lambda d: (d.table_oid, d.name))),
+        tuple(problems),
+    )
+
+
+def _report(problems: list[Problem], findings: list, what: str, name: str, handled: str) -> None:
+    fatal = [f.text for f in findings if f.fatal]
+    if fatal:
+        problems.append(
+            Problem(BLOCKER, what, name, "cannot be restored over uuid: " + "; ".join(fatal))
+        )
+        return
+    notes = [f.text for f in findings]
+    problems.append(Problem(HANDLED, what, name, "; ".join([handled, *notes])))
+
+
+def _views_to_recreate(catalog: Catalog, start: set[int]) -> list[View]:
+    """The views in start and every view that reads one of them, readers after what they read."""
+    views = {v.oid: v for v in catalog.views}
+    readers: dict[int, set[int]] = {}
+    for view in catalog.views:
+        for read in view.reads:
+            readers.setdefault(read, set()).add(view.oid)
+    wanted = set()
+    stack = [o for o in start if o in views]
+    while stack:
+        oid = stack.pop()
+        if oid not in wanted:
+            wanted.add(oid)
+            stack.extend(readers.get(oid, ()))
+    order: list[View] = []
+    done: set[int] = set()
+    while len(done) < len(wanted):
+        ready = sorted(
+            (
+                views[o]
+                for o in wanted - done
+                if all(r in done or r not in wanted for r in views[o].reads)
+            ),
+            key=lambda v: v.qname,
+        )
+        if not ready:  # views cannot form cycles; guard against a catalog surprise anyway
+            ready = sorted((views[o] for o in wanted - done), key=lambda v: v.qname)
+        order.extend(ready)
+        done.update(v.oid for v in ready)
+    return order
 
 
 def key_problems(key: Key) -> list[Problem]:
@@ -312,56 +511,89 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
         table = catalog.table(node[0])
         name = f"{table.qname}.{column.name}"
         if table.relkind == "f":
-            problems.append(Problem(BLOCKER, "foreign table", str(table.qname),
-                                    "a foreign table's column type cannot be changed remotely"))
+            problems.append(
+                Problem(
+                    BLOCKER,
+                    "foreign table",
+                    str(table.qname),
+                    "a foreign table's column type cannot be changed remotely",
+                )
+            )
         if column.identity:
             kind = "ALWAYS" if column.identity == "a" else "BY DEFAULT"
-            problems.append(Problem(HANDLED, "identity", name,
-                                    f"GENERATED {kind} AS IDENTITY is dropped; new rows get UUIDs"))
+            problems.append(
+                Problem(
+                    HANDLED,
+                    "identity",
+                    name,
+                    f"GENERATED {kind} AS IDENTITY is dropped; new rows get UUIDs",
+                )
+            )
         elif column.default_expr is not None and not table.is_partition:
             if node in sequences_by_column and "nextval(" in column.default_expr:
-                problems.append(Problem(HANDLED, "default", name,
-                                        f"{column.default_expr} is replaced by a UUID default"))
+                problems.append(
+                    Problem(
+                        HANDLED,
+                        "default",
+                        name,
+                        f"{column.default_expr} is replaced by a UUID default",
+                    )
+                )
             else:
-                problems.append(Problem(BLOCKER, "default", name,
-                                        f"default {column.default_expr} cannot become a uuid"))
+                problems.append(
+                    Problem(
+                        BLOCKER,
+                        "default",
+                        name,
+                        f"default {column.default_expr} cannot become a uuid",
+                    )
+                )
+        if column.attnum in table.partition_key:
+            problems.append(
+                Problem(
+                    REFUSED,
+                    "partition key",
+                    name,
+                    "PostgreSQL cannot change the type of a partition key column",
+                )
+            )
         if column.generated:
-            problems.append(Problem(REFUSED, "generated column", name,
-                                    "a generated column cannot be converted"))
+            problems.append(
+                Problem(REFUSED, "generated column", name, "a generated column cannot be converted")
+            )
         if column.is_uuid:
             problems.append(Problem(REFUSED, "column", name, "already uuid"))
         elif not (column.is_integer or column.is_text):
-            problems.append(Problem(REFUSED, "column", name,
-                                    f"columns of type {column.type} are not supported"))
+            problems.append(
+                Problem(REFUSED, "column", name, f"columns of type {column.type} are not supported")
+            )
+    affected = affected_objects(graph, [closure])
+    problems.extend(affected.problems)
     member_set = set(members)
-    seen: set[tuple[str, int]] = set()
-    for dep in catalog.dependents:
-        if any((dep.table_oid, a) in member_set for a in dep.columns):
-            if (dep.kind, dep.oid) in seen:
-                continue
-            seen.add((dep.kind, dep.oid))
-            where = f"{dep.schema}.{dep.name}"
-            if dep.kind in ("policy", "trigger", "rule") and dep.relation_oid is not None:
-                where = f"{dep.name} on {catalog.table(dep.relation_oid).qname}"
-            problems.append(Problem(BLOCKER, dep.kind, where, _DEPENDENT_REASONS[dep.kind]))
-    for con in catalog.constraints:
-        if con.kind in ("c", "x") and any((con.table_oid, a) in member_set for a in con.columns):
-            what = "check" if con.kind == "c" else "exclusion"
-            problems.append(Problem(BLOCKER, f"{what} constraint",
-                                    f"{con.name} on {catalog.table(con.table_oid).qname}",
-                                    f"{con.definition} uses the column"))
     for index in catalog.indexes:
         if (index.is_partial or index.has_expressions) and any(
             (index.table_oid, a) in member_set for a in index.used_columns
         ):
-            problems.append(Problem(WARNING, "index", index.name,
-                                    "its expression or predicate is rebuilt over uuid and must "
-                                    "still make sense: " + index.definition))
+            problems.append(
+                Problem(
+                    WARNING,
+                    "index",
+                    index.name,
+                    "its expression or predicate is rebuilt over uuid and must "
+                    "still make sense: " + index.definition,
+                )
+            )
     for table_oid in sorted({t for t, _ in members}):
         table = catalog.table(table_oid)
         if table.is_partitioned:
-            problems.append(Problem(HANDLED, "partitioned table", str(table.qname),
-                                    "converted through the parent; partitions follow"))
+            problems.append(
+                Problem(
+                    HANDLED,
+                    "partitioned table",
+                    str(table.qname),
+                    "converted through the parent; partitions follow",
+                )
+            )
     return problems
 
 

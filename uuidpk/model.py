@@ -39,6 +39,7 @@ class Table:
     owner: str
     rls_enabled: bool
     comment: str | None
+    partition_key: tuple[int, ...] = ()
 
     @property
     def qname(self) -> QualifiedName:
@@ -148,6 +149,53 @@ class Dependent:
 
 
 @dataclass(frozen=True)
+class Grant:
+    grantee: str  # a role name, or PUBLIC
+    privilege: str
+    grantable: bool
+
+
+@dataclass(frozen=True)
+class View:
+    """A view or materialized view, with what recreating it exactly takes."""
+
+    oid: int
+    schema: str
+    name: str
+    relkind: str  # v view, m materialized view
+    definition: str
+    options: tuple[str, ...]  # reloptions: check_option=..., security_barrier=...
+    owner: str
+    comment: str | None
+    column_comments: tuple[tuple[str, str], ...]
+    grants: tuple[Grant, ...]
+    populated: bool
+    reads: tuple[int, ...]  # oids of the relations its query reads
+    triggers: tuple[str, ...] = ()  # CREATE TRIGGER statements
+    rules: tuple[str, ...] = ()  # CREATE RULE statements
+
+    @property
+    def qname(self) -> QualifiedName:
+        return QualifiedName(self.schema, self.name)
+
+    @property
+    def is_materialized(self) -> bool:
+        return self.relkind == "m"
+
+
+@dataclass(frozen=True)
+class Policy:
+    oid: int
+    table_oid: int
+    name: str
+    permissive: bool
+    command: str
+    roles: tuple[str, ...]
+    using_expr: str | None
+    check_expr: str | None
+
+
+@dataclass(frozen=True)
 class Server:
     version_num: int
     database: str
@@ -167,6 +215,8 @@ class Catalog:
     indexes: tuple[Index, ...]
     sequences: tuple[Sequence, ...]
     dependents: tuple[Dependent, ...]
+    views: tuple[View, ...] = ()
+    policies: tuple[Policy, ...] = ()
     _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
     _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)
     _by_table: dict[int, list[Column]] = field(default_factory=dict, compare=False, repr=False)

@@ -19,8 +19,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .errors import Refused
-from .graph import BLOCKER, REFUSED, Closure, Graph, Key, Problem, closure_problems, key_problems
-from .model import FK_ACTIONS, MATCH_TYPES, Catalog, Constraint, QualifiedName
+from .graph import (
+    BLOCKER,
+    REFUSED,
+    Affected,
+    Closure,
+    Graph,
+    Key,
+    Problem,
+    affected_objects,
+    closure_problems,
+    key_problems,
+)
+from .model import FK_ACTIONS, MATCH_TYPES, Catalog, Constraint, Grant, QualifiedName
 from .model import Sequence as DbSequence
 
 Node = tuple[int, int]
@@ -91,9 +102,73 @@ class ColumnChange:
 
 
 @dataclass(frozen=True)
+class GeneratedColumn:
+    column: str
+    type: str
+    expression: str
+
+
+@dataclass(frozen=True)
 class AlterColumns:
     table: QualifiedName
     changes: tuple[ColumnChange, ...]
+    generated: tuple[GeneratedColumn, ...] = ()  # dropped and added back in the same rewrite
+
+
+@dataclass(frozen=True)
+class DropView:
+    view: QualifiedName
+    materialized: bool
+
+
+@dataclass(frozen=True)
+class CreateView:
+    view: QualifiedName
+    materialized: bool
+    definition: str
+    options: tuple[str, ...]
+    populated: bool
+    owner: str
+    grants: tuple[Grant, ...]
+    comment: str | None
+    column_comments: tuple[tuple[str, str], ...]
+    statements: tuple[str, ...]  # indexes, triggers, rules on it, as the catalog deparsed them
+
+
+@dataclass(frozen=True)
+class DropPolicy:
+    table: QualifiedName
+    name: str
+
+
+@dataclass(frozen=True)
+class CreatePolicy:
+    table: QualifiedName
+    name: str
+    permissive: bool
+    command: str
+    roles: tuple[str, ...]
+    using_expr: str | None
+    check_expr: str | None
+
+
+@dataclass(frozen=True)
+class DropTrigger:
+    table: QualifiedName
+    name: str
+
+
+@dataclass(frozen=True)
+class DropRule:
+    table: QualifiedName
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogStatement:
+    """A CREATE statement deparsed by PostgreSQL itself (trigger, rule, index)."""
+
+    statement: str
 
 
 @dataclass(frozen=True)
@@ -123,9 +198,26 @@ class DisownSequence:
 
 
 Op = (
-    SetLocal | LockTables | CreateKeyFunction | DropKeyFunction | CreateSchema | WriteMapping
-    | DropConstraint | DropIdentity | KeepOldId | AlterColumns | AddForeignKey | DropSequence
+    SetLocal
+    | LockTables
+    | CreateKeyFunction
+    | DropKeyFunction
+    | CreateSchema
+    | WriteMapping
+    | DropConstraint
+    | DropIdentity
+    | KeepOldId
+    | AlterColumns
+    | AddForeignKey
+    | DropSequence
     | DisownSequence
+    | DropView
+    | CreateView
+    | DropPolicy
+    | CreatePolicy
+    | DropTrigger
+    | DropRule
+    | CatalogStatement
 )
 
 
@@ -221,10 +313,17 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
                 mappings.append(
                     WriteMapping(
                         QualifiedName("uuidpk", f"map_{table.schema}_{table.name}"),
-                        table.qname, column.name, column.type, str(closure.root_name),
+                        table.qname,
+                        column.name,
+                        column.type,
+                        str(closure.root_name),
                     )
                 )
         yield Step("write mapping tables", tuple(mappings))
+    affected = affected_objects(graph, list(closures))
+    drops = _drop_dependents(graph, affected)
+    if drops:
+        yield Step("drop views, policies, triggers and rules on the keys", drops)
     yield Step(
         "drop foreign keys",
         tuple(DropConstraint(catalog.table(fk.table_oid).qname, fk.name) for fk in foreign_keys),
@@ -239,8 +338,9 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             for root in closure.roots:
                 column = catalog.column(*root)
                 before.append(
-                    KeepOldId(catalog.table(root[0]).qname, column.name,
-                              options.keep_old_id, column.type)
+                    KeepOldId(
+                        catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
+                    )
                 )
     if before:
         yield Step("drop identity, keep old values", tuple(before))
@@ -260,9 +360,21 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
                     new_default=options.uuid_default if had_generator else None,
                 )
             )
-        alters.append(AlterColumns(catalog.table(table_oid).qname, tuple(changes)))
+        generated = tuple(
+            GeneratedColumn(
+                dep.name,
+                catalog.column_named(table_oid, dep.name).type,  # type: ignore[union-attr]
+                dep.definition or "",
+            )
+            for dep in affected.generated
+            if dep.relation_oid == table_oid
+        )
+        alters.append(AlterColumns(catalog.table(table_oid).qname, tuple(changes), generated))
     yield Step("convert columns", tuple(alters))
     yield Step("restore foreign keys", tuple(_add_foreign_key(catalog, fk) for fk in foreign_keys))
+    restores = _restore_dependents(graph, affected)
+    if restores:
+        yield Step("restore views, policies, triggers and rules", restores)
     finish: list[Op] = []
     for seq in sorted(set(sequences.values()), key=lambda s: s.qname):
         if seq.is_identity:
@@ -278,9 +390,7 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
 
 def _foreign_keys(graph: Graph, closures: Sequence[Closure]) -> list[Constraint]:
     found = {e.constraint.oid: e.constraint for c in closures for e in c.edges}
-    return sorted(
-        found.values(), key=lambda fk: (graph.catalog.table(fk.table_oid).qname, fk.name)
-    )
+    return sorted(found.values(), key=lambda fk: (graph.catalog.table(fk.table_oid).qname, fk.name))
 
 
 def _sequences(catalog: Catalog, nodes: dict[Node, Closure]) -> dict[Node, DbSequence]:
@@ -332,10 +442,68 @@ def _parents_first(graph: Graph, tables: Sequence[int]) -> list[int]:
     done: set[int] = set()
     name = graph.catalog.table
     while len(order) < len(parents):
-        ready = sorted((t for t in parents if t not in done and parents[t] <= done),
-                       key=lambda t: name(t).qname)
+        ready = sorted(
+            (t for t in parents if t not in done and parents[t] <= done),
+            key=lambda t: name(t).qname,
+        )
         if not ready:  # a cycle: take the first remaining table by name
             ready = [min((t for t in parents if t not in done), key=lambda t: name(t).qname)]
         order.extend(ready)
         done.update(ready)
     return order
+
+
+def _drop_dependents(graph: Graph, affected: Affected) -> tuple[Op, ...]:
+    name = graph.catalog.table
+    ops: list[Op] = [
+        DropView(r.view.qname, r.view.is_materialized) for r in reversed(affected.views)
+    ]
+    ops += [DropPolicy(p.table, p.policy.name) for p in affected.policies]
+    ops += [
+        DropTrigger(name(t.relation_oid).qname, t.name)  # type: ignore[arg-type]
+        for t in affected.triggers
+    ]
+    ops += [
+        DropRule(name(r.relation_oid).qname, r.name)  # type: ignore[arg-type]
+        for r in affected.rules
+    ]
+    return tuple(ops)
+
+
+def _restore_dependents(graph: Graph, affected: Affected) -> tuple[Op, ...]:
+    ops: list[Op] = []
+    for restored in affected.views:
+        view = restored.view
+        indexes = sorted(
+            (i for i in graph.catalog.indexes if i.table_oid == view.oid), key=lambda i: i.name
+        )
+        ops.append(
+            CreateView(
+                view.qname,
+                view.is_materialized,
+                restored.definition.strip().rstrip(";"),
+                view.options,
+                view.populated,
+                view.owner,
+                view.grants,
+                view.comment,
+                view.column_comments,
+                tuple(i.definition for i in indexes) + view.triggers + view.rules,
+            )
+        )
+    for restored_policy in affected.policies:
+        policy = restored_policy.policy
+        ops.append(
+            CreatePolicy(
+                restored_policy.table,
+                policy.name,
+                policy.permissive,
+                policy.command,
+                policy.roles,
+                restored_policy.using_expr,
+                restored_policy.check_expr,
+            )
+        )
+    ops += [CatalogStatement(r.definition or "") for r in affected.rules]
+    ops += [CatalogStatement(t.definition or "") for t in affected.triggers]
+    return tuple(ops)

@@ -3,6 +3,7 @@ only through psycopg.sql.Identifier and values through sql.Literal."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import singledispatch
 
@@ -14,13 +15,20 @@ from .model import QualifiedName
 from .planner import (
     AddForeignKey,
     AlterColumns,
+    CatalogStatement,
     CreateKeyFunction,
+    CreatePolicy,
     CreateSchema,
+    CreateView,
     DisownSequence,
     DropConstraint,
     DropIdentity,
     DropKeyFunction,
+    DropPolicy,
+    DropRule,
     DropSequence,
+    DropTrigger,
+    DropView,
     KeepOldId,
     LockTables,
     Op,
@@ -47,7 +55,9 @@ def names(columns: tuple[str, ...]) -> sql.Composed:
 
 
 def derive(root: str, column: str) -> sql.Composed:
-    return template("derive_expression").format(root=sql.Literal(root), column=sql.Identifier(column))
+    return template("derive_expression").format(
+        root=sql.Literal(root), column=sql.Identifier(column)
+    )
 
 
 @singledispatch
@@ -109,23 +119,37 @@ def _(op: DropIdentity) -> Iterator[sql.Composable]:
 def _(op: KeepOldId) -> Iterator[sql.Composable]:
     table, column = ident(op.table), sql.Identifier(op.column)
     yield template("keep_old_id_add").format(table=table, column=column, type=sql.SQL(op.type))
-    yield template("keep_old_id_fill").format(table=table, column=column, key=sql.Identifier(op.key))
+    yield template("keep_old_id_fill").format(
+        table=table, column=column, key=sql.Identifier(op.key)
+    )
 
 
 @render_op.register
 def _(op: AlterColumns) -> Iterator[sql.Composable]:
-    actions: list[sql.Composable] = []
+    actions: list[sql.Composable] = [
+        template("action_drop_column").format(column=sql.Identifier(g.column)) for g in op.generated
+    ]
     for change in op.changes:
         column = sql.Identifier(change.column)
         if change.drop_default:
             actions.append(template("action_drop_default").format(column=column))
         actions.append(
-            template("action_set_type").format(column=column, using=derive(change.root, change.column))
+            template("action_set_type").format(
+                column=column, using=derive(change.root, change.column)
+            )
         )
         if change.new_default:
             actions.append(
-                template("action_set_default").format(column=column, default=sql.SQL(change.new_default))
+                template("action_set_default").format(
+                    column=column, default=sql.SQL(change.new_default)
+                )
             )
+    actions += [
+        template("action_add_generated").format(
+            column=sql.Identifier(g.column), type=sql.SQL(g.type), expression=sql.SQL(g.expression)
+        )
+        for g in op.generated
+    ]
     yield template("alter_table").format(
         table=ident(op.table), actions=sql.SQL(",\n    ").join(actions)
     )
@@ -162,6 +186,111 @@ def _(op: DropSequence) -> Iterator[sql.Composable]:
 @render_op.register
 def _(op: DisownSequence) -> Iterator[sql.Composable]:
     yield template("sequence_owned_by_none").format(sequence=ident(op.sequence))
+
+
+_OPTION = re.compile(r"\A([a-z_]+)=(.*)\Z", re.DOTALL)
+
+
+def _options(options: tuple[str, ...]) -> sql.Composable:
+    if not options:
+        return sql.SQL("")
+    parts = []
+    for option in options:
+        match = _OPTION.match(option)
+        if not match:
+            raise ValueError(f"unexpected reloption {option!r}")
+        parts.append(
+            sql.SQL("{} = {}").format(sql.SQL(match.group(1)), sql.Literal(match.group(2)))
+        )
+    return sql.SQL(" WITH ({})").format(sql.SQL(", ").join(parts))
+
+
+def _role(name: str) -> sql.Composable:
+    return sql.SQL("PUBLIC") if name in ("public", "PUBLIC") else sql.Identifier(name)
+
+
+@render_op.register
+def _(op: DropView) -> Iterator[sql.Composable]:
+    kind = sql.SQL("MATERIALIZED VIEW" if op.materialized else "VIEW")
+    yield template("drop_view").format(kind=kind, view=ident(op.view))
+
+
+@render_op.register
+def _(op: CreateView) -> Iterator[sql.Composable]:
+    view = ident(op.view)
+    kind = sql.SQL("MATERIALIZED VIEW" if op.materialized else "VIEW")
+    if op.materialized:
+        yield template("create_materialized_view").format(
+            view=view,
+            options=_options(op.options),
+            definition=sql.SQL(op.definition),
+            data=sql.SQL("DATA" if op.populated else "NO DATA"),
+        )
+    else:
+        yield template("create_view").format(
+            view=view, options=_options(op.options), definition=sql.SQL(op.definition)
+        )
+    yield template("alter_owner").format(kind=kind, object=view, owner=sql.Identifier(op.owner))
+    for grant in op.grants:
+        yield template("grant").format(
+            privilege=sql.SQL(grant.privilege),
+            object=view,
+            grantee=_role(grant.grantee),
+            option=sql.SQL(" WITH GRANT OPTION" if grant.grantable else ""),
+        )
+    if op.comment is not None:
+        yield template("comment_on").format(kind=kind, object=view, comment=sql.Literal(op.comment))
+    for column, comment in op.column_comments:
+        yield template("comment_on").format(
+            kind=sql.SQL("COLUMN"),
+            object=sql.Identifier(op.view.schema, op.view.name, column),
+            comment=sql.Literal(comment),
+        )
+    for statement in op.statements:
+        yield template("catalog_statement").format(statement=sql.SQL(statement.rstrip(";")))
+
+
+@render_op.register
+def _(op: DropPolicy) -> Iterator[sql.Composable]:
+    yield template("drop_policy").format(name=sql.Identifier(op.name), table=ident(op.table))
+
+
+@render_op.register
+def _(op: CreatePolicy) -> Iterator[sql.Composable]:
+    using = (
+        sql.SQL("")
+        if op.using_expr is None
+        else sql.SQL(" USING ({})").format(sql.SQL(op.using_expr))
+    )
+    check = (
+        sql.SQL("")
+        if op.check_expr is None
+        else sql.SQL(" WITH CHECK ({})").format(sql.SQL(op.check_expr))
+    )
+    yield template("create_policy").format(
+        name=sql.Identifier(op.name),
+        table=ident(op.table),
+        permissive=sql.SQL("PERMISSIVE" if op.permissive else "RESTRICTIVE"),
+        command=sql.SQL(op.command),
+        roles=sql.SQL(", ").join(_role(r) for r in op.roles),
+        using=using,
+        check=check,
+    )
+
+
+@render_op.register
+def _(op: DropTrigger) -> Iterator[sql.Composable]:
+    yield template("drop_trigger").format(name=sql.Identifier(op.name), table=ident(op.table))
+
+
+@render_op.register
+def _(op: DropRule) -> Iterator[sql.Composable]:
+    yield template("drop_rule").format(name=sql.Identifier(op.name), table=ident(op.table))
+
+
+@render_op.register
+def _(op: CatalogStatement) -> Iterator[sql.Composable]:
+    yield template("catalog_statement").format(statement=sql.SQL(op.statement.rstrip().rstrip(";")))
 
 
 def step_sql(step: Step) -> list[sql.Composable]:

@@ -17,11 +17,13 @@ def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:
     table = catalog.table(node[0])
     column = catalog.column(*node)
     indexes = sorted(
-        i.name for i in catalog.indexes
+        i.name
+        for i in catalog.indexes
         if i.table_oid == node[0] and node[1] in i.used_columns and i.constraint_oid is None
     )
     constraints = sorted(
-        c.name for c in catalog.constraints
+        c.name
+        for c in catalog.constraints
         if c.table_oid == node[0] and c.kind in ("p", "u") and node[1] in c.columns
     )
     return {
@@ -37,20 +39,29 @@ def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:
     }
 
 
-def key_document(graph: Graph, key: Key, closure: Closure, problems: list[Problem]) -> dict[str, Any]:
+def key_document(
+    graph: Graph, key: Key, closure: Closure, problems: list[Problem]
+) -> dict[str, Any]:
     catalog = graph.catalog
     sequence = next(
-        (s for s in catalog.sequences
-         if (key.table.oid, key.column.attnum) in s.used_by or s.owner == (key.table.oid, key.column.attnum)),
+        (
+            s
+            for s in catalog.sequences
+            if (key.table.oid, key.column.attnum) in s.used_by
+            or s.owner == (key.table.oid, key.column.attnum)
+        ),
         None,
     )
     relations = []
     for edge in closure.edges:
         fk = edge.constraint
         parent = catalog.table(edge.parent[0])
+        child_column = catalog.column(*edge.child).name
+        declared_on = catalog.column_named(fk.table_oid, child_column)
+        child = (fk.table_oid, declared_on.attnum) if declared_on else edge.child
         relations.append(
             {
-                **_column_facts(graph, edge.child),
+                **_column_facts(graph, child),
                 "kind": edge.kind,
                 "constraint": fk.name,
                 "references": {
@@ -119,7 +130,9 @@ def inspect_text(document: dict[str, Any]) -> str:
     """A tree per key, aligned, readable at a glance."""
     out: list[str] = []
     for key in document["keys"]:
-        generator = key["identity"] and f"identity {key['identity']}" or key["default"] or "no default"
+        generator = (
+            (key["identity"] and f"identity {key['identity']}") or key["default"] or "no default"
+        )
         out.append(
             f"{key['schema']}.{key['table']}.{key['column']}  {key['type']}  ({generator}; "
             f"~{key['estimated_rows']:,} rows, {_size(key['size_bytes'])})"
@@ -160,6 +173,7 @@ def inspect_text(document: dict[str, Any]) -> str:
         if not rows:
             out.append("  (no references)")
         for problem in key["problems"]:
-            out.append(f"  {problem['severity']:<8} {problem['what']} {problem['name']}: {problem['reason']}")
+            label = f"{problem['what']} {problem['name']}"
+            out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
         out.append("")
     return "\n".join(out)

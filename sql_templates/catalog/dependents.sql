@@ -3,16 +3,22 @@
 -- when their expressions still type-check (triggers with column lists or WHEN, functions with
 -- SQL-standard bodies). Read from pg_depend, one row per (dependent object, table).
 -- Parameters: none.
+-- A generated column's expression depends on the columns it reads (pg_attrdef rows); those
+-- come out as kind 'generated', named by the generated column.
 -- Columns: kind, oid, table_oid, columns, schema, name, relation_oid, definition
 WITH deps AS (
     SELECT d.classid, d.objid, d.refobjid,
            array_agg(DISTINCT d.refobjsubid::int4 ORDER BY d.refobjsubid::int4) AS columns
       FROM pg_depend d
+      JOIN pg_class rc     ON rc.oid = d.refobjid
+      JOIN pg_namespace rn ON rn.oid = rc.relnamespace
      WHERE d.refclassid = 'pg_class'::regclass
+       AND rn.nspname <> 'information_schema'
+       AND rn.nspname NOT LIKE 'pg\_%' 
        AND d.refobjsubid > 0
        AND d.deptype = 'n'
        AND d.classid IN ('pg_rewrite'::regclass, 'pg_policy'::regclass,
-                         'pg_trigger'::regclass, 'pg_proc'::regclass)
+                         'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_attrdef'::regclass)
      GROUP BY d.classid, d.objid, d.refobjid
 )
 SELECT CASE WHEN r.rulename = '_RETURN' AND vc.relkind = 'm' THEN 'matview'
@@ -55,4 +61,13 @@ SELECT 'function', f.oid::int8, deps.refobjid::int8, deps.columns, fn.nspname,
   FROM deps
   JOIN pg_proc f       ON deps.classid = 'pg_proc'::regclass AND f.oid = deps.objid
   JOIN pg_namespace fn ON fn.oid = f.pronamespace
+UNION ALL
+SELECT 'generated', ad.oid::int8, deps.refobjid::int8, deps.columns, gn.nspname, ga.attname,
+       ad.adrelid::int8, pg_get_expr(ad.adbin, ad.adrelid)
+  FROM deps
+  JOIN pg_attrdef ad   ON deps.classid = 'pg_attrdef'::regclass AND ad.oid = deps.objid
+  JOIN pg_attribute ga ON ga.attrelid = ad.adrelid AND ga.attnum = ad.adnum
+  JOIN pg_class gc     ON gc.oid = ad.adrelid
+  JOIN pg_namespace gn ON gn.oid = gc.relnamespace
+ WHERE ga.attgenerated <> ''
  ORDER BY 1, 5, 6

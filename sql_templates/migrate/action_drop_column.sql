@@ -1,0 +1,3 @@
+-- A generated column over a converted column: PostgreSQL will not change the type under it.
+-- Parameters: {column} identifier.
+DROP COLUMN {column}

@@ -1,0 +1,2 @@
+-- Parameters: {name} identifier, {table} qualified identifier.
+DROP POLICY {name} ON {table}
