@@ -530,7 +530,18 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                 )
             )
         elif column.default_expr is not None and not table.is_partition:
-            if node in sequences_by_column and "nextval(" in column.default_expr:
+            seq = sequences_by_column.get(node)
+            if seq is not None and seq.owner is None:
+                problems.append(
+                    Problem(
+                        WARNING,
+                        "sequence",
+                        str(seq.qname),
+                        "is not OWNED BY any column, so it is left in place after its default "
+                        "is replaced (the application may call it)",
+                    )
+                )
+            if seq is not None and "nextval(" in column.default_expr:
                 problems.append(
                     Problem(
                         HANDLED,

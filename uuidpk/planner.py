@@ -377,12 +377,12 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         yield Step("restore views, policies, triggers and rules", restores)
     finish: list[Op] = []
     for seq in sorted(set(sequences.values()), key=lambda s: s.qname):
-        if seq.is_identity:
-            continue  # DROP IDENTITY took it
-        users = set(seq.used_by) | ({seq.owner} if seq.owner else set())
+        if seq.is_identity or seq.owner is None:
+            continue  # DROP IDENTITY took it; a sequence nobody owns may serve the application
+        users = set(seq.used_by) | {seq.owner}
         if all(graph.canon(u) in nodes for u in users):
             finish.append(DropSequence(seq.qname))
-        elif seq.owner and graph.canon(seq.owner) in nodes:
+        elif graph.canon(seq.owner) in nodes:
             finish.append(DisownSequence(seq.qname))
     finish.append(DropKeyFunction())
     yield Step("drop sequences, forget the key", tuple(finish))
