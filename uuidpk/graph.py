@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import Refused, TableNotFound
-from .model import Catalog, Column, Constraint, Dependent, Policy, QualifiedName, Table, View
+from .model import (
+    Catalog,
+    Column,
+    Constraint,
+    Dependent,
+    Policy,
+    QualifiedName,
+    Sequence,
+    Table,
+    View,
+)
 from .sqlcheck import examine
 
 Node = tuple[int, int]
@@ -502,7 +512,7 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
     catalog = graph.catalog
     problems: list[Problem] = []
     members = _member_columns(graph, closure)
-    sequences_by_column = {}
+    sequences_by_column: dict[Node, Sequence] = {}
     for seq in catalog.sequences:
         for use in seq.used_by:
             sequences_by_column[use] = seq
