@@ -513,9 +513,9 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
     problems: list[Problem] = []
     members = _member_columns(graph, closure)
     sequences_by_column: dict[Node, Sequence] = {}
-    for seq in catalog.sequences:
-        for use in seq.used_by:
-            sequences_by_column[use] = seq
+    for sequence in catalog.sequences:
+        for use in sequence.used_by:
+            sequences_by_column[use] = sequence
     for node in members:
         column = catalog.column(*node)
         table = catalog.table(node[0])
