@@ -26,6 +26,13 @@ def derive_uuid(key: bytes, root: str, value: int | str) -> uuid.UUID:
     return uuid.UUID(digest[:12] + "8" + digest[13:16] + "8" + digest[17:32])
 
 
+def derive_uuid7(key: bytes, root: str, value: int | str, ms: int) -> uuid.UUID:
+    """The time-ordered variant: 48 bits of milliseconds, version 7, then the keyed hash.
+    ms is the row's timestamp in milliseconds, or the old id itself (`--uuid v7` alone)."""
+    digest = derive_uuid(key, root, value).hex
+    return uuid.UUID(f"{ms:012x}"[-12:] + "7" + digest[13:])
+
+
 def new_key() -> bytes:
     return os.urandom(KEY_BYTES)
 

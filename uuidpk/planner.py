@@ -52,11 +52,38 @@ class LockTables:
 @dataclass(frozen=True)
 class CreateKeyFunction:
     key: bytes | None  # None: random, made inside the server
+    time_ordered: bool = False  # also the version 7 derivation
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """How one column's new values are computed. Version 8: the keyed hash only. Version 7:
+    48 bits of milliseconds first, from the old id itself (`ms_from="id"`), from a timestamp
+    column of the same row (`"column"`), or looked up by old value (`"lookup"`)."""
+
+    root: str  # "schema.table" seeding the hash
+    version: int = 8
+    ms_from: str = "id"
+    ms_name: str | None = None  # the timestamp column, or the look-up function
+    ms_nullable: bool = False
+
+
+@dataclass(frozen=True)
+class BuildOrderMap:
+    """Old key -> milliseconds of the root's timestamp column, and its look-up function."""
+
+    table: QualifiedName
+    key: str
+    order_by: str
+    map_name: str
+    function: str
+    nullable: bool
 
 
 @dataclass(frozen=True)
 class DropKeyFunction:
-    pass
+    time_ordered: bool = False
+    lookups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +97,7 @@ class WriteMapping:
     table: QualifiedName
     column: str
     type: str
-    root: str
+    derivation: Derivation
 
 
 @dataclass(frozen=True)
@@ -96,9 +123,9 @@ class KeepOldId:
 @dataclass(frozen=True)
 class ColumnChange:
     column: str
-    root: str  # "schema.table" seeding the derivation
+    derivation: Derivation
     drop_default: bool
-    new_default: str | None  # an SQL function call: gen_random_uuid() or uuidv7()
+    new_default: str | None  # random, uuidv7 or uuidv7_emulated (render's default_*.sql)
 
 
 @dataclass(frozen=True)
@@ -199,6 +226,7 @@ class DisownSequence:
 
 Op = (
     SetLocal
+    | BuildOrderMap
     | LockTables
     | CreateKeyFunction
     | DropKeyFunction
@@ -236,8 +264,10 @@ class Options:
     key: bytes | None = None
     keep_old_id: str | None = None  # column name, or None
     mapping_table: bool = False
-    uuid_default: str = "gen_random_uuid()"
+    native_uuidv7: bool = False  # the server has uuidv7() (PostgreSQL 18)
     maintenance_work_mem: str = "1GB"
+    uuid_version: int = 8  # 7: time-ordered values
+    order_by: str | None = None  # v7: the roots' timestamp column (else old id order)
 
 
 @dataclass(frozen=True)
@@ -296,12 +326,14 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
     foreign_keys = _foreign_keys(graph, closures)
     sequences = _sequences(catalog, nodes)
 
+    order_maps, derivations = _derivations(graph, closures, options)
     yield Step(
         "prepare",
         (
             SetLocal("maintenance_work_mem", options.maintenance_work_mem),
             LockTables(tuple(catalog.table(t).qname for t in _parents_first(graph, tables))),
-            CreateKeyFunction(options.key),
+            CreateKeyFunction(options.key, time_ordered=options.uuid_version == 7),
+            *order_maps,
         ),
     )
     if options.mapping_table:
@@ -316,7 +348,7 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
                         table.qname,
                         column.name,
                         column.type,
-                        str(closure.root_name),
+                        derivations[root],
                     )
                 )
         yield Step("write mapping tables", tuple(mappings))
@@ -355,9 +387,9 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             changes.append(
                 ColumnChange(
                     column.name,
-                    str(nodes[node].root_name),
+                    derivations[node],
                     drop_default=column.default_expr is not None,
-                    new_default=options.uuid_default if had_generator else None,
+                    new_default=_default(options) if had_generator else None,
                 )
             )
         generated = tuple(
@@ -384,7 +416,7 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             finish.append(DropSequence(seq.qname))
         elif graph.canon(seq.owner) in nodes:
             finish.append(DisownSequence(seq.qname))
-    finish.append(DropKeyFunction())
+    finish.append(DropKeyFunction(options.uuid_version == 7, tuple(m.function for m in order_maps)))
     yield Step("drop sequences, forget the key", tuple(finish))
 
 
@@ -507,3 +539,50 @@ def _restore_dependents(graph: Graph, affected: Affected) -> tuple[Op, ...]:
     ops += [CatalogStatement(r.definition or "") for r in affected.rules]
     ops += [CatalogStatement(t.definition or "") for t in affected.triggers]
     return tuple(ops)
+
+
+def _derivations(
+    graph: Graph, closures: Sequence[Closure], options: Options
+) -> tuple[tuple[BuildOrderMap, ...], dict[Node, Derivation]]:
+    """Per closure column, how its new values are computed; plus the order maps v7 needs."""
+    catalog = graph.catalog
+    maps: list[BuildOrderMap] = []
+    result: dict[Node, Derivation] = {}
+    for closure in closures:
+        root = str(closure.root_name)
+        if options.uuid_version != 7:
+            result.update((n, Derivation(root)) for n in closure.nodes)
+            continue
+        order = (
+            catalog.column_named(closure.root[0], options.order_by) if options.order_by else None
+        )
+        if order is None:
+            result.update((n, Derivation(root, 7)) for n in closure.nodes)
+            continue
+        n = len(maps) + 1
+        maps.append(
+            BuildOrderMap(
+                catalog.table(closure.root[0]).qname,
+                catalog.column(*closure.root).name,
+                order.name,
+                f"uuidpk_ms_{n}",
+                f"uuidpk_ms_{n}",
+                not order.not_null,
+            )
+        )
+        for node in closure.nodes:
+            if node == closure.root:
+                result[node] = Derivation(root, 7, "column", order.name, not order.not_null)
+            else:
+                result[node] = Derivation(root, 7, "lookup", f"uuidpk_ms_{n}")
+    if options.order_by and not maps:
+        raise Refused(f"--order-by {options.order_by}: no root table has a column of that name")
+    return tuple(maps), result
+
+
+def _default(options: Options) -> str:
+    """New rows' key: random, unless the values keep creation order (v7) or the server has
+    uuidv7() anyway."""
+    if options.native_uuidv7:
+        return "uuidv7"
+    return "uuidv7_emulated" if options.uuid_version == 7 else "random"

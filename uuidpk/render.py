@@ -15,11 +15,13 @@ from .model import QualifiedName
 from .planner import (
     AddForeignKey,
     AlterColumns,
+    BuildOrderMap,
     CatalogStatement,
     CreateKeyFunction,
     CreatePolicy,
     CreateSchema,
     CreateView,
+    Derivation,
     DisownSequence,
     DropConstraint,
     DropIdentity,
@@ -54,10 +56,27 @@ def names(columns: tuple[str, ...]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
-def derive(root: str, column: str) -> sql.Composed:
-    return template("derive_expression").format(
-        root=sql.Literal(root), column=sql.Identifier(column)
-    )
+def _milliseconds(column: sql.Composable, nullable: bool) -> sql.Composable:
+    ms = sql.SQL("floor(extract(epoch FROM {}) * 1000)::bigint").format(column)
+    return sql.SQL("coalesce({}, 0)").format(ms) if nullable else ms
+
+
+def derive(derivation: Derivation, column: str) -> sql.Composed:
+    """The expression giving a column's new value (same text in every statement that needs it)."""
+    root, name = sql.Literal(derivation.root), sql.Identifier(column)
+    if derivation.version != 7:
+        return template("derive_expression").format(root=root, column=name)
+    if derivation.ms_from == "column":
+        assert derivation.ms_name is not None
+        ms = _milliseconds(sql.Identifier(derivation.ms_name), derivation.ms_nullable)
+    elif derivation.ms_from == "lookup":
+        assert derivation.ms_name is not None
+        ms = sql.SQL("coalesce({}({}::bigint), 0)").format(
+            sql.Identifier("pg_temp", derivation.ms_name), name
+        )
+    else:
+        ms = sql.SQL("{}::bigint").format(name)
+    return template("derive_expression_v7").format(root=root, column=name, ms=ms)
 
 
 @singledispatch
@@ -78,15 +97,43 @@ def _(op: LockTables) -> Iterator[sql.Composable]:
 
 @render_op.register
 def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
-    if op.key is None:
-        yield template("key_function_random")
-    else:
-        yield template("key_function_kept").format(key=sql.Literal(op.key))
+    functions = [template("derive_function")]
+    if op.time_ordered:
+        functions.append(template("derive_function_v7"))
+    if op.key is not None:
+        yield from (f.format(key=sql.Literal(op.key)) for f in functions)
+        return
+    # The key stays inside the server: format() puts it into each CREATE FUNCTION there.
+    executes = [
+        template("key_random_execute").format(
+            statement=sql.SQL("$f$") + f.format(key=sql.SQL("%L")) + sql.SQL("$f$")
+        )
+        for f in functions
+    ]
+    yield template("key_random").format(statements=sql.SQL("\n").join(executes))
 
 
 @render_op.register
 def _(op: DropKeyFunction) -> Iterator[sql.Composable]:
-    yield template("key_function_drop")
+    names = ["uuidpk_uuid(text, text)"]
+    if op.time_ordered:
+        names.append("uuidpk_uuid7(text, text, bigint)")
+    names += [f"{sql.Identifier(f).as_string(None)}(bigint)" for f in op.lookups]
+    for name in names:
+        yield template("key_function_drop").format(function=sql.SQL("pg_temp.") + sql.SQL(name))
+
+
+@render_op.register
+def _(op: BuildOrderMap) -> Iterator[sql.Composable]:
+    name = sql.Identifier(op.map_name)
+    ms = _milliseconds(sql.Identifier(op.order_by), op.nullable)
+    yield template("order_map_create").format(
+        map=name, key=sql.Identifier(op.key), ms=ms, table=ident(op.table)
+    )
+    yield template("order_map_index").format(map=sql.Identifier("pg_temp", op.map_name))
+    yield template("order_lookup_function").format(
+        function=sql.Identifier("pg_temp", op.function), map=name
+    )
 
 
 @render_op.register
@@ -101,7 +148,7 @@ def _(op: WriteMapping) -> Iterator[sql.Composable]:
         mapping=ident(op.mapping),
         table=ident(op.table),
         key=sql.Identifier(op.column),
-        using=derive(op.root, op.column),
+        using=derive(op.derivation, op.column),
     )
 
 
@@ -135,13 +182,13 @@ def _(op: AlterColumns) -> Iterator[sql.Composable]:
             actions.append(template("action_drop_default").format(column=column))
         actions.append(
             template("action_set_type").format(
-                column=column, using=derive(change.root, change.column)
+                column=column, using=derive(change.derivation, change.column)
             )
         )
         if change.new_default:
             actions.append(
                 template("action_set_default").format(
-                    column=column, default=sql.SQL(change.new_default)
+                    column=column, default=template(f"default_{change.new_default}")
                 )
             )
     actions += [

@@ -1,3 +1,3 @@
 -- Forget the derivation (and with it the key) before the transaction ends.
--- Parameters: none.
-DROP FUNCTION pg_temp.uuidpk_uuid(text, text)
+-- Parameters: {function} the function's name and argument types.
+DROP FUNCTION {function}

@@ -1,0 +1,2 @@
+-- Parameters: none.
+gen_random_uuid()

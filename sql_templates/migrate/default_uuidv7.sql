@@ -1,0 +1,2 @@
+-- Parameters: none.
+uuidv7()

@@ -1,0 +1,2 @@
+-- Parameters: {map} identifier.
+ALTER TABLE {map} ADD PRIMARY KEY (old)
