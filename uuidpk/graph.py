@@ -23,7 +23,7 @@ from .model import (
     Table,
     View,
 )
-from .sqlcheck import examine
+from .sqlcheck import examine, is_sign_check
 
 Node = tuple[int, int]
 
@@ -34,6 +34,7 @@ SELF = "self"
 KINDS = (MANY_TO_ONE, ONE_TO_ONE, MANY_TO_MANY, SELF)
 
 # Problem severities, from harmless to fatal.
+NOTE = "note"  # worth knowing (ordering by the old key), asks nothing of the user
 HANDLED = "handled"  # PostgreSQL would refuse, the plan takes care of it
 WARNING = "warning"  # PostgreSQL will not refuse; something may break later
 BLOCKER = "blocker"  # the plan cannot handle it yet: nothing runs until the user does
@@ -59,6 +60,15 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class SoftEdge:
+    """A reference the user declared (--soft-ref) where no foreign key exists: the column
+    converts with its target's closure, by the same derivation."""
+
+    child: Node
+    parent: Node
+
+
+@dataclass(frozen=True)
 class Key:
     """A primary key a user asked to convert."""
 
@@ -76,6 +86,7 @@ class Closure:
     nodes: tuple[Node, ...]  # sorted
     edges: tuple[Edge, ...]
     root_name: QualifiedName
+    soft_edges: tuple[SoftEdge, ...] = ()
 
     @property
     def tables(self) -> tuple[int, ...]:
@@ -85,8 +96,9 @@ class Closure:
 class Graph:
     """The foreign-key graph of one catalog, at column level."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, soft: tuple[SoftEdge, ...] = ()) -> None:
         self.catalog = catalog
+        self.soft = soft
         self._canon: dict[Node, Node] = {}
         self.foreign_keys = [
             c for c in catalog.constraints if c.kind == "f" and c.parent_oid is None
@@ -116,6 +128,26 @@ class Graph:
             if parent_col is not None:
                 result = self.canon((table.parent_oid, parent_col.attnum))
         self._canon[node] = result
+        return result
+
+    @cached_property
+    def _partition_columns(self) -> dict[Node, list[Node]]:
+        """Each partitioned table's column -> the same column on every partition below it."""
+        below: dict[Node, list[Node]] = {}
+        for table in self.catalog.tables:
+            if table.is_partition:
+                for column in self.catalog.columns_of(table.oid):
+                    node = (table.oid, column.attnum)
+                    top = self.canon(node)
+                    if top != node:
+                        below.setdefault(top, []).append(node)
+        return below
+
+    def members(self, nodes: tuple[Node, ...] | list[Node]) -> list[Node]:
+        """The nodes and the same columns on every partition below them: what really changes."""
+        result = list(nodes)
+        for node in nodes:
+            result.extend(self._partition_columns.get(node, ()))
         return result
 
     def describe(self, node: Node) -> str:
@@ -182,23 +214,38 @@ class Graph:
         start = self.canon(start)
         seen = {start}
         edges: dict[tuple[int, Node, Node], Edge] = {}
+        soft: set[SoftEdge] = set()
         queue = deque([start])
         while queue:
             node = queue.popleft()
+            pairs: list[tuple[Node, Node]] = []
             for edge in self.by_parent.get(node, []) + self.by_child.get(node, []):
                 edges[(edge.constraint.oid, edge.child, edge.parent)] = edge
-                for other in (edge.child, edge.parent):
-                    if other not in seen:
-                        seen.add(other)
-                        queue.append(other)
+                pairs.append((edge.child, edge.parent))
+            for declared in self.soft:
+                if node in (declared.child, declared.parent):
+                    soft.add(declared)
+                    pairs.append((declared.child, declared.parent))
+            for other in (n for pair in pairs for n in pair):
+                if other not in seen:
+                    seen.add(other)
+                    queue.append(other)
         nodes = tuple(sorted(seen, key=self.sort_key))
         children = {e.child for e in edges.values() if e.child != e.parent}
+        children |= {e.child for e in soft}
         roots = tuple(n for n in nodes if n not in children) or nodes[:1]
         root = roots[0]
         ordered_edges = tuple(
             sorted(edges.values(), key=lambda e: (self.sort_key(e.child), e.constraint.name))
         )
-        return Closure(root, roots, nodes, ordered_edges, self.catalog.table(root[0]).qname)
+        return Closure(
+            root,
+            roots,
+            nodes,
+            ordered_edges,
+            self.catalog.table(root[0]).qname,
+            tuple(sorted(soft, key=lambda e: self.sort_key(e.child))),
+        )
 
     # -- keys ---------------------------------------------------------------------------
     def find_table(self, spec: str) -> Table:
@@ -326,6 +373,7 @@ class Affected:
     rules: tuple[Dependent, ...]
     generated: tuple[Dependent, ...]
     problems: tuple[Problem, ...]
+    dropped_checks: tuple[Constraint, ...] = ()  # sign checks (Django's positive integers)
 
 
 def key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
@@ -423,6 +471,7 @@ def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
                 "change: drop it first and recreate it for uuid",
             )
         )
+    dropped_checks: list[Constraint] = []
     for con in catalog.constraints:
         if con.kind in ("c", "x") and any((con.table_oid, a) in members for a in con.columns):
             table = catalog.table(con.table_oid)
@@ -435,6 +484,17 @@ def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
                 )
                 continue
             expr = con.definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
+            if is_sign_check(expr, keys, (table.schema, table.name)):
+                dropped_checks.append(con)
+                problems.append(
+                    Problem(
+                        HANDLED,
+                        "check constraint",
+                        name,
+                        f"{con.definition} means nothing for a uuid: dropped",
+                    )
+                )
+                continue
             findings, _ = examine(expr, keys, (table.schema, table.name))
             _report(
                 problems,
@@ -450,6 +510,7 @@ def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
         tuple(sorted(by_kind.get("rule", {}).values(), key=lambda d: (d.table_oid, d.name))),
         tuple(sorted(by_kind.get("generated", {}).values(), key=lambda d: (d.table_oid, d.name))),
         tuple(problems),
+        tuple(dropped_checks),
     )
 
 
@@ -620,11 +681,4 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
 
 def _member_columns(graph: Graph, closure: Closure) -> list[Node]:
     """Closure nodes plus the same columns on every partition below them."""
-    wanted = set(closure.nodes)
-    members = list(closure.nodes)
-    for column in graph.catalog.columns:
-        node = (column.table_oid, column.attnum)
-        table = graph.catalog.table(column.table_oid)
-        if table.is_partition and node not in wanted and graph.canon(node) in wanted:
-            members.append(node)
-    return members
+    return graph.members(closure.nodes)

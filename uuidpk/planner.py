@@ -66,6 +66,20 @@ class Derivation:
     ms_from: str = "id"
     ms_name: str | None = None  # the timestamp column, or the look-up function
     ms_nullable: bool = False
+    # A generic relation: the root depends on the row's content type, (content type id, root).
+    cases: tuple[tuple[int, str], ...] = ()
+    case_column: str | None = None
+    as_text: bool = False  # the column stays text (Django's text object ids) and holds the uuid
+
+
+@dataclass(frozen=True)
+class GenericReference:
+    """A generic relation declared with --soft-ref (Django's content type + object id): each
+    row's object id belongs to the table its content type names."""
+
+    column: tuple[int, int]  # (table oid, attnum) of the object id
+    content_type_column: str
+    usage: tuple[tuple[int, int | None, int], ...]  # (content type, target table oid, rows)
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ class KeepOldId:
 class ColumnChange:
     column: str
     derivation: Derivation
+    type: str  # uuid; text for a generic relation's text object ids
     drop_default: bool
     new_default: str | None  # random, uuidv7 or uuidv7_emulated (render's default_*.sql)
 
@@ -268,6 +283,7 @@ class Options:
     maintenance_work_mem: str = "1GB"
     uuid_version: int = 8  # 7: time-ordered values
     order_by: str | None = None  # v7: the roots' timestamp column (else old id order)
+    generic: tuple[GenericReference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +320,10 @@ def plan_conversion(graph: Graph, keys: Sequence[Key], options: Options) -> Plan
         problems.extend(key_problems(key))
     for closure in closures:
         problems.extend(closure_problems(graph, closure))
+    for generic in options.generic:
+        closure, found = _generic_closure(graph, closures, generic, options)
+        problems.extend(found)
+        closures.append(closure)
     plan = Plan(tuple(keys), tuple(closures), tuple(problems))
     if plan.blocking or not closures:
         return plan
@@ -353,7 +373,9 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
                 )
         yield Step("write mapping tables", tuple(mappings))
     affected = affected_objects(graph, list(closures))
-    drops = _drop_dependents(graph, affected)
+    drops = _drop_dependents(graph, affected) + tuple(
+        DropConstraint(catalog.table(c.table_oid).qname, c.name) for c in affected.dropped_checks
+    )
     if drops:
         yield Step("drop views, policies, triggers and rules on the keys", drops)
     yield Step(
@@ -388,6 +410,7 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
                 ColumnChange(
                     column.name,
                     derivations[node],
+                    "text" if derivations[node].as_text else "uuid",
                     drop_default=column.default_expr is not None,
                     new_default=_default(options) if had_generator else None,
                 )
@@ -548,8 +571,14 @@ def _derivations(
     catalog = graph.catalog
     maps: list[BuildOrderMap] = []
     result: dict[Node, Derivation] = {}
+    generic = {g.column: g for g in options.generic}
     for closure in closures:
         root = str(closure.root_name)
+        if closure.root in generic:
+            result[closure.root] = _generic_derivation(
+                graph, closures, generic[closure.root], options
+            )
+            continue
         if options.uuid_version != 7:
             result.update((n, Derivation(root)) for n in closure.nodes)
             continue
@@ -586,3 +615,68 @@ def _default(options: Options) -> str:
     if options.native_uuidv7:
         return "uuidv7"
     return "uuidv7_emulated" if options.uuid_version == 7 else "random"
+
+
+def _target_closure(graph: Graph, closures: Sequence[Closure], table_oid: int) -> Closure | None:
+    pk = graph.primary_key(table_oid)
+    if pk is None or len(pk.columns) != 1:
+        return None
+    node = graph.canon((table_oid, pk.columns[0]))
+    return next((c for c in closures if node in c.nodes), None)
+
+
+def _generic_closure(
+    graph: Graph, closures: Sequence[Closure], generic: GenericReference, options: Options
+) -> tuple[Closure, list[Problem]]:
+    """A generic relation's column as a closure of its own, and what stands in its way: rows
+    whose content type names no table, or a table whose key is not being converted."""
+    catalog = graph.catalog
+    node = generic.column
+    table = catalog.table(node[0])
+    name = f"{table.qname}.{catalog.column(*node).name}"
+    problems = list(closure_problems(graph, Closure(node, (node,), (node,), (), table.qname)))
+    for content_type, target, rows in generic.usage:
+        if target is None:
+            problems.append(
+                Problem(
+                    BLOCKER,
+                    "soft reference",
+                    name,
+                    f"{rows} row(s) of content type {content_type} name no table",
+                )
+            )
+        elif _target_closure(graph, closures, target) is None:
+            problems.append(
+                Problem(
+                    BLOCKER,
+                    "soft reference",
+                    name,
+                    f"{rows} row(s) point at {catalog.table(target).qname}, whose key is not "
+                    "converted: add it with --table",
+                )
+            )
+    if options.order_by:
+        problems.append(
+            Problem(
+                BLOCKER, "soft reference", name, "generic relations cannot follow --order-by yet"
+            )
+        )
+    return Closure(node, (node,), (node,), (), table.qname), problems
+
+
+def _generic_derivation(
+    graph: Graph, closures: Sequence[Closure], generic: GenericReference, options: Options
+) -> Derivation:
+    cases = []
+    for content_type, target, _ in generic.usage:
+        closure = _target_closure(graph, closures, target) if target is not None else None
+        if closure is not None:
+            cases.append((content_type, str(closure.root_name)))
+    column = graph.catalog.column(*generic.column)
+    return Derivation(
+        "",
+        options.uuid_version,
+        cases=tuple(cases),
+        case_column=generic.content_type_column,
+        as_text=column.is_text,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import singledispatch
 
 import psycopg
@@ -64,6 +65,19 @@ def _milliseconds(column: sql.Composable, nullable: bool) -> sql.Composable:
 def derive(derivation: Derivation, column: str) -> sql.Composed:
     """The expression giving a column's new value (same text in every statement that needs it)."""
     root, name = sql.Literal(derivation.root), sql.Identifier(column)
+    if derivation.cases:
+        assert derivation.case_column is not None
+        whens = [
+            sql.SQL("WHEN {} THEN {}").format(
+                sql.Literal(content_type),
+                derive(replace(derivation, root=case_root, cases=()), column),
+            )
+            for content_type, case_root in derivation.cases
+        ]
+        expression = sql.SQL("CASE {} {} END").format(
+            sql.Identifier(derivation.case_column), sql.SQL(" ").join(whens)
+        )
+        return sql.SQL("({})::text").format(expression) if derivation.as_text else expression
     if derivation.version != 7:
         return template("derive_expression").format(root=root, column=name)
     if derivation.ms_from == "column":
@@ -182,7 +196,9 @@ def _(op: AlterColumns) -> Iterator[sql.Composable]:
             actions.append(template("action_drop_default").format(column=column))
         actions.append(
             template("action_set_type").format(
-                column=column, using=derive(change.derivation, change.column)
+                column=column,
+                type=sql.SQL(change.type),
+                using=derive(change.derivation, change.column),
             )
         )
         if change.new_default:

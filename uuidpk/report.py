@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .graph import Closure, Graph, Key, Problem, closure_problems, key_problems
@@ -9,7 +10,7 @@ from .model import FK_ACTIONS
 
 Node = tuple[int, int]
 
-SEVERITY_ORDER = {"refused": 0, "blocker": 1, "warning": 2, "handled": 3}
+SEVERITY_ORDER = {"refused": 0, "blocker": 1, "warning": 2, "handled": 3, "note": 4}
 
 
 def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:
@@ -76,6 +77,25 @@ def key_document(
                 "validated": fk.validated,
             }
         )
+    for soft in closure.soft_edges:
+        parent = catalog.table(soft.parent[0])
+        relations.append(
+            {
+                **_column_facts(graph, soft.child),
+                "kind": "soft",
+                "constraint": None,
+                "references": {
+                    "schema": parent.schema,
+                    "table": parent.name,
+                    "column": catalog.column(*soft.parent).name,
+                },
+                "on_delete": None,
+                "on_update": None,
+                "deferrable": False,
+                "initially_deferred": False,
+                "validated": False,
+            }
+        )
     identity = {"a": "always", "d": "by default"}.get(key.column.identity)
     return {
         "schema": key.table.schema,
@@ -101,7 +121,9 @@ def key_document(
     }
 
 
-def inspect_document(graph: Graph, keys: list[Key]) -> dict[str, Any]:
+def inspect_document(
+    graph: Graph, keys: list[Key], extra: Callable[[Closure], list[Problem]] | None = None
+) -> dict[str, Any]:
     """The JSON document of `uuidpk inspect` (version 1; fields are only ever added)."""
     documents = []
     closures: dict[Node, tuple[Closure, list[Problem]]] = {}
@@ -109,7 +131,8 @@ def inspect_document(graph: Graph, keys: list[Key]) -> dict[str, Any]:
         node = graph.canon((key.table.oid, key.column.attnum))
         if node not in closures:
             closure = graph.closure(node)
-            found = (closure, closure_problems(graph, closure))
+            problems = closure_problems(graph, closure) + (extra(closure) if extra else [])
+            found = (closure, problems)
             for member in closure.nodes:
                 closures[member] = found
         closure, problems = closures[node]
@@ -160,9 +183,11 @@ def inspect_text(document: dict[str, Any]) -> str:
                     f"{rel['schema']}.{rel['table']}.{rel['column']}",
                     rel["kind"],
                     f"-> {ref['schema']}.{ref['table']}.{ref['column']}",
-                    f"on delete {rel['on_delete'].lower()}",
+                    f"on delete {rel['on_delete'].lower()}"
+                    if rel["on_delete"]
+                    else "no foreign key",
                     ", ".join(flags),
-                    rel["constraint"],
+                    rel["constraint"] or "(declared with --soft-ref)",
                 )
             )
         widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
@@ -173,6 +198,12 @@ def inspect_text(document: dict[str, Any]) -> str:
         if not rows:
             out.append("  (no references)")
         for problem in key["problems"]:
+            label = f"{problem['what']} {problem['name']}"
+            out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
+        out.append("")
+    if document.get("problems"):
+        out.append("database-wide")
+        for problem in document["problems"]:
             label = f"{problem['what']} {problem['name']}"
             out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
         out.append("")

@@ -139,3 +139,22 @@ def examine(
         assert where is not None
         return findings, where.this.sql(dialect="postgres")
     return findings, tree.sql(dialect="postgres")
+
+
+def is_sign_check(expression: str, keys: KeyColumns, table: tuple[str, str]) -> bool:
+    """A CHECK that only says a key is not negative (`col >= 0`, as Django writes for its
+    PositiveIntegerField): it has no meaning for a uuid."""
+    tree = _parse(f"SELECT 1 FROM {table[0]}.{table[1]} WHERE {expression}")
+    if tree is None:
+        return False
+    where = tree.args.get("where")
+    condition = _unwrap(where.this) if where is not None else None
+    if not isinstance(condition, exp.GTE):
+        return False
+    left, right = _unwrap(condition.this), _unwrap(condition.expression)
+    return (
+        isinstance(left, exp.Column)
+        and left in _key_columns(tree, keys, table)
+        and isinstance(right, exp.Literal)
+        and right.this == "0"
+    )

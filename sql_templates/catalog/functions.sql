@@ -8,7 +8,8 @@
 -- Parameters: none.
 -- Columns: oid, schema, name, kind, identity_arguments, result, language, returns_set,
 --          arguments (json list of {position, name, mode, type}), return_type (json type),
---          body, sql_standard_body
+--          body, sql_standard_body, trigger_tables (oids of the tables whose triggers call it:
+--          NEW and OLD are rows of those)
 --   json type: {type, base_schema, base_name, is_array, relation_oid, relation_kind,
 --               relation_schema, relation_name, integer_fields}
 WITH procs AS (
@@ -75,7 +76,10 @@ SELECT p.oid::int8                                    AS oid,
        CASE WHEN p.prokind = 'a' THEN NULL
             WHEN l.lanname = 'sql' AND p.prosrc = '' THEN pg_get_functiondef(p.oid)
             ELSE p.prosrc END                         AS body,
-       (l.lanname = 'sql' AND p.prosrc = '')          AS sql_standard_body
+       (l.lanname = 'sql' AND p.prosrc = '')          AS sql_standard_body,
+       ARRAY(SELECT DISTINCT t.tgrelid::int8 FROM pg_trigger t
+              WHERE t.tgfoid = p.oid AND NOT t.tgisinternal
+              ORDER BY 1)                             AS trigger_tables
   FROM procs p
   JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_language l  ON l.oid = p.prolang

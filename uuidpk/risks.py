@@ -1,0 +1,92 @@
+"""The suspects (suspects.py) as problems of a plan: functions that will fail when called and
+soft references are warnings a user must accept (apply --accept-risks); ordering is a note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .graph import NOTE, WARNING, Closure, Graph, Problem, affected_objects
+from .suspects import (
+    Function,
+    SoftRef,
+    broken_functions,
+    closure_scope,
+    ordering_hints,
+    soft_reference_suspects,
+)
+
+Node = tuple[int, int]
+
+# Problem.what of the warnings that need --accept-risks.
+RISKS = ("function", "soft reference")
+
+
+def problems_by_closure(
+    graph: Graph,
+    closures: Sequence[Closure],
+    functions: Sequence[Function],
+    declared: frozenset[Node] = frozenset(),
+) -> tuple[dict[Node, list[Problem]], list[Problem]]:
+    """Per closure (by root): functions over its columns, soft references to its key not
+    declared with --soft-ref, ordering notes. Apart: generic relations, which hold ids of any
+    table and so belong to no one closure. Soft references are looked for once, over all
+    closures together."""
+    catalog = graph.catalog
+    per_closure: dict[Node, list[Problem]] = {c.root: [] for c in closures}
+    owner = {node: c.root for c in closures for node in c.nodes}
+    for closure in closures:
+        problems = per_closure[closure.root]
+        scope = closure_scope(graph, [closure])
+        dropped = {
+            r.view.oid: (r.view.schema, r.view.name)
+            for r in affected_objects(graph, [closure]).views
+        }
+        for suspect in broken_functions(functions, scope.tables, scope.columns, dropped):
+            problems.append(
+                Problem(suspect.severity, "function", suspect.signature, suspect.reason)
+            )
+        for root in closure.roots:
+            table = catalog.table(root[0])
+            problems += [
+                Problem(NOTE, "ordering", str(table.qname), h)
+                for h in ordering_hints(catalog, table)
+            ]
+    generic: list[Problem] = []
+    for ref in soft_reference_suspects(catalog, graph, closures):
+        if (ref.table_oid, ref.attnum) in declared:
+            continue
+        problem = _soft_problem(graph, ref)
+        target = _key_node(graph, ref.target_oid)
+        if ref.content_type_attnum is not None or target not in owner:
+            generic.append(problem)
+        else:
+            per_closure[owner[target]].append(problem)
+    return per_closure, generic
+
+
+def suspect_problems(
+    graph: Graph,
+    closures: Sequence[Closure],
+    functions: Sequence[Function],
+    declared: frozenset[Node] = frozenset(),
+) -> list[Problem]:
+    """Every suspect of a plan, as one list."""
+    per_closure, generic = problems_by_closure(graph, closures, functions, declared)
+    return [p for problems in per_closure.values() for p in problems] + generic
+
+
+def _key_node(graph: Graph, table_oid: int | None) -> Node | None:
+    if table_oid is None:
+        return None
+    pk = graph.primary_key(table_oid)
+    if pk is None or len(pk.columns) != 1:
+        return None
+    return graph.canon((table_oid, pk.columns[0]))
+
+
+def _soft_problem(graph: Graph, ref: SoftRef) -> Problem:
+    table = graph.catalog.table(ref.table_oid)
+    name = f"{table.qname}.{graph.catalog.column(ref.table_oid, ref.attnum).name}"
+    return Problem(
+        WARNING, "soft reference", name, f"{ref.reason}; convert it with --soft-ref {name}"
+    )
