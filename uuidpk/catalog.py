@@ -37,8 +37,9 @@ def read_server(conn: psycopg.Connection) -> Server:
 def read_catalog(conn: psycopg.Connection) -> Catalog:
     """Everything uuidpk needs to know about the user's schemas, in one consistent snapshot."""
     # One REPEATABLE READ snapshot so the queries agree with each other even while DDL runs.
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
-        if conn.autocommit:
+        if idle:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         # Deparsed expressions (views, policies, defaults, constraints) name every user object
         # with its schema only when the search path holds nothing but pg_catalog; then they

@@ -16,7 +16,7 @@ The offline plan runs in one transaction, in this order, for reasons PostgreSQL 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import Refused
 from .graph import (
@@ -292,6 +292,7 @@ class Plan:
     closures: tuple[Closure, ...]
     problems: tuple[Problem, ...]
     steps: tuple[Step, ...] = field(default=())
+    text_columns: frozenset[Node] = frozenset()  # converted values that stay text (generic)
 
     @property
     def blocking(self) -> tuple[Problem, ...]:
@@ -324,10 +325,11 @@ def plan_conversion(graph: Graph, keys: Sequence[Key], options: Options) -> Plan
         closure, found = _generic_closure(graph, closures, generic, options)
         problems.extend(found)
         closures.append(closure)
-    plan = Plan(tuple(keys), tuple(closures), tuple(problems))
+    texts = frozenset(g.column for g in options.generic if graph.catalog.column(*g.column).is_text)
+    plan = Plan(tuple(keys), tuple(closures), tuple(problems), text_columns=texts)
     if plan.blocking or not closures:
         return plan
-    return Plan(plan.keys, plan.closures, plan.problems, tuple(_steps(graph, closures, options)))
+    return replace(plan, steps=tuple(_steps(graph, closures, options)))
 
 
 def require_runnable(plan: Plan) -> None:

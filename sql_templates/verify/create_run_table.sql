@@ -1,0 +1,10 @@
+-- One row per fingerprint taken: when, what was measured (the spec, JSON), and whether a later
+-- verify found the database unchanged.
+-- Parameters: none.
+CREATE TABLE IF NOT EXISTS uuidpk.fingerprint_run (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    spec     jsonb NOT NULL,
+    status   text NOT NULL DEFAULT 'recorded'
+             CHECK (status IN ('recorded', 'verified', 'failed'))
+)

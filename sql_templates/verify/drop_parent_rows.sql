@@ -1,0 +1,3 @@
+-- A kept parent table, no longer needed.
+-- Parameters: {name} qualified identifier.
+DROP TABLE IF EXISTS {name}

@@ -1,0 +1,43 @@
+-- Every integer column fed by a sequence, across the user's schemas: defaults that call
+-- nextval() (serial, Django's AutoField) and identity columns. A partition is left out when its
+-- parent's column draws from the same sequence: the parent's maximum covers its rows.
+-- Parameters: none.
+-- Columns: sequence_oid, sequence_schema, sequence_name, increment, table_schema, table_name,
+--          column_name
+WITH uses AS (
+    SELECT d.refobjid AS seq, ad.adrelid AS rel, ad.adnum AS attnum
+      FROM pg_depend d
+      JOIN pg_attrdef ad ON ad.oid = d.objid
+     WHERE d.classid = 'pg_attrdef'::regclass
+       AND d.refclassid = 'pg_class'::regclass
+    UNION
+    SELECT d.objid, d.refobjid, d.refobjsubid
+      FROM pg_depend d
+     WHERE d.classid = 'pg_class'::regclass
+       AND d.refclassid = 'pg_class'::regclass
+       AND d.deptype = 'i' AND d.refobjsubid > 0
+)
+SELECT s.oid::int8                                      AS sequence_oid,
+       sn.nspname::text                                 AS sequence_schema,
+       s.relname::text                                  AS sequence_name,
+       sq.seqincrement::int8                            AS increment,
+       n.nspname::text                                  AS table_schema,
+       c.relname::text                                  AS table_name,
+       a.attname::text                                  AS column_name
+  FROM uses u
+  JOIN pg_class s      ON s.oid = u.seq AND s.relkind = 'S'
+  JOIN pg_sequence sq  ON sq.seqrelid = s.oid
+  JOIN pg_namespace sn ON sn.oid = s.relnamespace
+  JOIN pg_class c      ON c.oid = u.rel AND c.relkind IN ('r', 'p')
+  JOIN pg_namespace n  ON n.oid = c.relnamespace
+  JOIN pg_attribute a  ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.attisdropped
+ WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+   AND n.nspname NOT IN ('information_schema', 'uuidpk')
+   AND n.nspname NOT LIKE 'pg\_%'
+   AND NOT (c.relispartition AND EXISTS (
+            SELECT 1
+              FROM pg_inherits i
+              JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+              JOIN uses pu ON pu.rel = i.inhparent AND pu.attnum = pa.attnum AND pu.seq = u.seq
+             WHERE i.inhrelid = c.oid))
+ ORDER BY n.nspname, c.relname, a.attname, sn.nspname, s.relname
