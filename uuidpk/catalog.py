@@ -76,8 +76,9 @@ def read_catalog(conn: psycopg.Connection) -> Catalog:
         policies = tuple(
             Policy(**{**r, "roles": tuple(r["roles"])}) for r in _rows(conn, "policies.sql")
         )
+        own = frozenset(r["name"] for r in _rows(conn, "uuidpk_tables.sql"))
     return Catalog(
-        server, tables, columns, constraints, indexes, sequences, dependents, views, policies
+        server, tables, columns, constraints, indexes, sequences, dependents, views, policies, own
     )
 
 

@@ -174,7 +174,12 @@ def _plan(
     soft, generic = _soft_refs(conn, catalog, soft_refs)
     graph = Graph(catalog, soft)
     keys = _keys(graph, tables, all_tables)
-    options = replace(options, native_uuidv7=catalog.server.has_uuidv7, generic=generic)
+    options = replace(
+        options,
+        native_uuidv7=catalog.server.has_uuidv7,
+        utf8=catalog.server.encoding == "UTF8",
+        generic=generic,
+    )
     plan = plan_conversion(graph, keys, options)
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     extra = suspect_problems(graph, plan.closures, read_functions(conn), declared)
@@ -225,6 +230,13 @@ def conversion_options(func: F) -> F:
         help="v8: keyed hash, random order. v7: time-ordered, keeps the rows' creation order.",
     )(func)
     func = click.option(
+        "--lock-timeout",
+        default="10s",
+        show_default=True,
+        metavar="DURATION",
+        help="Give up (and roll back) when a table's lock cannot be had in this time; 0 waits.",
+    )(func)
+    func = click.option(
         "--order-by",
         metavar="COLUMN",
         help="With --uuid v7: the root tables' creation timestamp column (else old id order).",
@@ -238,6 +250,7 @@ def _options(
     mapping_table: bool,
     uuid_version: str,
     order_by: str | None,
+    lock_timeout: str,
 ) -> Options:
     if order_by and uuid_version != "v7":
         raise click.UsageError("--order-by needs --uuid v7")
@@ -247,6 +260,7 @@ def _options(
         mapping_table=mapping_table,
         uuid_version=7 if uuid_version == "v7" else 8,
         order_by=order_by,
+        lock_timeout=lock_timeout,
     )
 
 

@@ -202,6 +202,7 @@ class Server:
     current_user: str
     has_uuidv7: bool
     is_superuser: bool
+    encoding: str = "UTF8"
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class Catalog:
     dependents: tuple[Dependent, ...]
     views: tuple[View, ...] = ()
     policies: tuple[Policy, ...] = ()
+    uuidpk_tables: frozenset[str] = frozenset()  # what the uuidpk schema already holds
     _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
     _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)
     _by_table: dict[int, list[Column]] = field(default_factory=dict, compare=False, repr=False)

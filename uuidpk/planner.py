@@ -15,6 +15,8 @@ The offline plan runs in one transaction, in this order, for reasons PostgreSQL 
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -53,6 +55,7 @@ class LockTables:
 class CreateKeyFunction:
     key: bytes | None  # None: random, made inside the server
     time_ordered: bool = False  # also the version 7 derivation
+    utf8: bool = True  # the database is UTF-8: its text bytes are already what is hashed
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,9 @@ class Options:
     keep_old_id: str | None = None  # column name, or None
     mapping_table: bool = False
     native_uuidv7: bool = False  # the server has uuidv7() (PostgreSQL 18)
+    utf8: bool = True  # the database's encoding is UTF8
     maintenance_work_mem: str = "1GB"
+    lock_timeout: str = "10s"
     uuid_version: int = 8  # 7: time-ordered values
     order_by: str | None = None  # v7: the roots' timestamp column (else old id order)
     generic: tuple[GenericReference, ...] = ()
@@ -301,6 +306,23 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not self.closures
+
+
+def mapping_names(
+    tables: Sequence[QualifiedName], existing: frozenset[str] = frozenset()
+) -> dict[QualifiedName, str]:
+    """uuidpk.map_<schema>_<table> per root table. PostgreSQL cuts names at 63 bytes, a_b.c and
+    a.b_c read alike, and an earlier run may hold the name: then a short hash of the real name
+    takes the place of the end."""
+    plain = {t: f"map_{t.schema}_{t.name}" for t in tables}
+    taken = Counter(plain.values())
+    result = {}
+    for table, name in plain.items():
+        if taken[name] > 1 or len(name.encode()) > 63 or name in existing:
+            digest = hashlib.sha256(f"{table.schema}\0{table.name}".encode()).hexdigest()[:8]
+            name = name.encode()[:54].decode(errors="ignore") + "_" + digest
+        result[table] = name
+    return result
 
 
 def closures_for(graph: Graph, keys: Sequence[Key]) -> list[Closure]:
@@ -353,26 +375,37 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         "prepare",
         (
             SetLocal("maintenance_work_mem", options.maintenance_work_mem),
+            # A queued ACCESS EXCLUSIVE request blocks every later reader of the table: give
+            # up (and roll back) rather than stall the application behind a long transaction.
+            SetLocal("lock_timeout", options.lock_timeout),
             LockTables(tuple(catalog.table(t).qname for t in _parents_first(graph, tables))),
-            CreateKeyFunction(options.key, time_ordered=options.uuid_version == 7),
+            CreateKeyFunction(
+                options.key, time_ordered=options.uuid_version == 7, utf8=options.utf8
+            ),
             *order_maps,
         ),
     )
     if options.mapping_table:
         mappings: list[Op] = [CreateSchema()]
-        for closure in closures:
-            for root in closure.roots:
-                table = catalog.table(root[0])
-                column = catalog.column(*root)
-                mappings.append(
-                    WriteMapping(
-                        QualifiedName("uuidpk", f"map_{table.schema}_{table.name}"),
-                        table.qname,
-                        column.name,
-                        column.type,
-                        derivations[root],
-                    )
+        roots = [
+            root
+            for closure in closures
+            for root in closure.roots
+            if (pk := graph.primary_key(root[0])) is not None and root[1] in pk.columns
+        ]
+        names = mapping_names([catalog.table(r[0]).qname for r in roots], catalog.uuidpk_tables)
+        for root in roots:
+            table = catalog.table(root[0])
+            column = catalog.column(*root)
+            mappings.append(
+                WriteMapping(
+                    QualifiedName("uuidpk", names[table.qname]),
+                    table.qname,
+                    column.name,
+                    column.type,
+                    derivations[root],
                 )
+            )
         yield Step("write mapping tables", tuple(mappings))
     affected = affected_objects(graph, list(closures))
     drops = _drop_dependents(graph, affected) + tuple(

@@ -111,16 +111,22 @@ def _(op: LockTables) -> Iterator[sql.Composable]:
 
 @render_op.register
 def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
+    text_bytes = template("text_bytes_utf8" if op.utf8 else "text_bytes_convert")
+    shape = {
+        "volatility": sql.SQL("IMMUTABLE" if op.utf8 else "STABLE"),
+        "root_bytes": text_bytes.format(text=sql.SQL("root")),
+        "value_bytes": text_bytes.format(text=sql.SQL("v")),
+    }
     functions = [template("derive_function")]
     if op.time_ordered:
         functions.append(template("derive_function_v7"))
     if op.key is not None:
-        yield from (f.format(key=sql.Literal(op.key)) for f in functions)
+        yield from (f.format(key=sql.Literal(op.key), **shape) for f in functions)
         return
     # The key stays inside the server: format() puts it into each CREATE FUNCTION there.
     executes = [
         template("key_random_execute").format(
-            statement=sql.SQL("$f$") + f.format(key=sql.SQL("%L")) + sql.SQL("$f$")
+            statement=sql.SQL("$f$") + f.format(key=sql.SQL("%L"), **shape) + sql.SQL("$f$")
         )
         for f in functions
     ]
