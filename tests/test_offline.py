@@ -959,10 +959,15 @@ def test_a_held_lock_times_out_and_changes_nothing(
         before = state(conn)
     with psycopg.connect(dsn) as holder:
         holder.execute("SELECT count(*) FROM payment_payment")  # ACCESS SHARE until rollback
-        line = assert_clean_failure(
-            uuidpk("apply", "--dsn", dsn, "--table", "order_order", "--yes", "--lock-timeout", "1s")
+        outcome = uuidpk(
+            "apply", "--dsn", dsn, "--table", "order_order", "--yes", "--lock-timeout", "1s"
         )
         holder.rollback()
-    assert "lock timeout" in line
+    assert outcome.code == 1, outcome.describe()
+    assert "Traceback" not in outcome.err
+    errors = [line for line in outcome.err_lines if "error:" in line]
+    assert errors == [outcome.err_lines[-1]], outcome.describe()  # progress lines, then one error
+    assert "lock timeout" in errors[0] and "nothing changed" in errors[0]
+    assert "connection lost" not in errors[0]
     with connect(dsn) as conn:
         assert state(conn) == before

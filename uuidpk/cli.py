@@ -46,7 +46,6 @@ from .verify import (
     display_name,
     fingerprint_spec,
     fix_sequences,
-    plan_locks_sql,
     read_sequence_positions,
     record_fingerprint,
     verify,
@@ -495,8 +494,6 @@ def _fingerprint_hooks(graph: Graph, plan: Plan, check: bool) -> tuple[Hook, Hoo
         click.echo(f"uuidpk: {message}", err=True)
 
     def before(conn: psycopg.Connection) -> None:
-        for statement in plan_locks_sql(plan):
-            conn.execute(statement)
         started = time.perf_counter()
         run = record_fingerprint(conn, spec)
         runs.append(run.id)

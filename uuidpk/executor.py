@@ -39,13 +39,15 @@ def apply_offline(
     progress: Progress | None = None,
 ) -> list[StepTiming]:
     """Run every step in one transaction. Any error rolls everything back and raises
-    MigrationFailed; so does a dropped connection (the server rolls back on its own)."""
+    MigrationFailed; so does a dropped connection (the server rolls back on its own).
+
+    `before` runs once the plan holds its locks (after the step that takes them, before any
+    change): a fingerprint taken earlier could miss rows written in between. `after` runs
+    after the last step, before commit."""
     timings: list[StepTiming] = []
     statement: sql.Composable | None = None
     try:
         with conn.transaction():
-            if before is not None:
-                before(conn)
             for step, statements in plan_sql(plan):
                 if progress:
                     progress(f"{step.name} ({len(statements)} statements)")
@@ -55,6 +57,9 @@ def apply_offline(
                 timings.append(
                     StepTiming(step.name, time.perf_counter() - started, len(statements))
                 )
+                if before is not None and step.takes_locks:
+                    statement = None
+                    before(conn)
             statement = None
             if after is not None:
                 after(conn)
@@ -71,7 +76,7 @@ def _describe(
     exc: psycopg.Error, conn: psycopg.Connection, statement: sql.Composable | None
 ) -> str:
     message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
-    if conn.closed or isinstance(exc, psycopg.OperationalError):
+    if conn.closed or exc.sqlstate is None or exc.sqlstate.startswith("08"):
         return (
             f"connection lost ({message}); the server rolled the transaction back, nothing changed"
         )

@@ -276,6 +276,10 @@ class Step:
     lock: str = "ACCESS EXCLUSIVE"
     transactional: bool = True
 
+    @property
+    def takes_locks(self) -> bool:
+        return any(isinstance(op, LockTables) for op in self.ops)
+
 
 @dataclass(frozen=True)
 class Options:

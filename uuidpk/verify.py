@@ -52,8 +52,6 @@ from . import templates
 from .errors import UuidpkError, VerificationFailed
 from .graph import Closure, Graph
 from .model import QualifiedName
-from .planner import LockTables, Plan
-from .render import render_op
 
 SPEC_VERSION = 1
 
@@ -1031,14 +1029,3 @@ def fix_sequences(
 
 
 # -- wiring into a migration -------------------------------------------------------------------
-def plan_locks_sql(plan: Plan) -> list[sql.Composed]:
-    """The plan's own LOCK TABLE statements. A fingerprint taken inside the migration must come
-    after them: rows written between the fingerprint and the lock would read as differences.
-    Taking them first changes nothing for the plan (a lock held is not taken twice)."""
-    return [
-        sql.Composed([statement])
-        for step in plan.steps
-        for op in step.ops
-        if isinstance(op, LockTables)
-        for statement in render_op(op)
-    ]
