@@ -391,12 +391,7 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
     )
     if options.mapping_table:
         mappings: list[Op] = [CreateSchema()]
-        roots = [
-            root
-            for closure in closures
-            for root in closure.roots
-            if (pk := graph.primary_key(root[0])) is not None and root[1] in pk.columns
-        ]
+        roots = _key_roots(graph, closures)
         names = mapping_names([catalog.table(r[0]).qname for r in roots], catalog.uuidpk_tables)
         for root in roots:
             table = catalog.table(root[0])
@@ -427,14 +422,13 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         if column.identity:
             before.append(DropIdentity(catalog.table(node[0]).qname, column.name))
     if options.keep_old_id:
-        for closure in closures:
-            for root in closure.roots:
-                column = catalog.column(*root)
-                before.append(
-                    KeepOldId(
-                        catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
-                    )
+        for root in _key_roots(graph, closures):
+            column = catalog.column(*root)
+            before.append(
+                KeepOldId(
+                    catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
                 )
+            )
     if before:
         yield Step("drop identity, keep old values", tuple(before))
     alters = []
@@ -480,6 +474,17 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             finish.append(DisownSequence(seq.qname))
     finish.append(DropKeyFunction(options.uuid_version == 7, tuple(m.function for m in order_maps)))
     yield Step("drop sequences, forget the key", tuple(finish))
+
+
+def _key_roots(graph: Graph, closures: Sequence[Closure]) -> list[Node]:
+    """The closures' roots that are primary keys: where old values start (a generic
+    relation's column is a closure of its own, but no key)."""
+    return [
+        root
+        for closure in closures
+        for root in closure.roots
+        if (pk := graph.primary_key(root[0])) is not None and root[1] in pk.columns
+    ]
 
 
 def _foreign_keys(graph: Graph, closures: Sequence[Closure]) -> list[Constraint]:
