@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from uuidpk import derive_uuid
-from uuidpk.derive import BadKey, new_key, parse_key, read_key
+from uuidpk.derive import BadKey, derive_uuid7, new_key, parse_key, read_key
 from uuidpk.planner import CreateKeyFunction, Step
 from uuidpk.render import step_sql
 
@@ -242,3 +242,28 @@ def test_text_keys_map_the_same_in_a_non_utf8_database(
         assert rows == {"name " + c: derive_uuid(KEY, "public.country", c) for c in codes}
     finally:
         pg.drop_database(name)
+
+
+def test_time_ordered_sql_matches_python_for_every_millisecond_range(
+    conn: psycopg.Connection,
+) -> None:
+    """derive_uuid7 keeps the low 48 bits of ms, as int8send(ms) does in SQL: ids past 2^48
+    (Snowflake-style) and timestamps before 1970 map the same on both sides."""
+    for statement in step_sql(Step("prepare", (CreateKeyFunction(KEY, time_ordered=True),))):
+        conn.execute(statement)
+    cases = [0, 1, 42, 2**31, 2**48 - 1, 2**48, 2**48 + 5, 2**62, -1, -(2**40), 1732170000000]
+    for ms in cases:
+        (by_text,) = conn.execute(
+            "SELECT pg_temp.uuidpk_uuid7('public.t', %s::text, %s::bigint)", (str(ms), ms)
+        ).fetchone()
+        (by_integer,) = conn.execute(
+            "SELECT pg_temp.uuidpk_uuid7('public.t', %s::bigint, %s::bigint)", (ms, ms)
+        ).fetchone()
+        expected = derive_uuid7(KEY, "public.t", ms, ms)
+        assert by_text == by_integer == expected, ms
+        assert expected.version == 7 and expected.variant == uuid.RFC_4122
+
+
+def test_time_ordered_values_sort_by_milliseconds() -> None:
+    values = [derive_uuid7(KEY, "public.t", n, ms) for n, ms in enumerate([5, 17, 2**40, 2**47])]
+    assert values == sorted(values)

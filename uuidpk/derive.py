@@ -30,7 +30,8 @@ def derive_uuid7(key: bytes, root: str, value: int | str, ms: int) -> uuid.UUID:
     """The time-ordered variant: 48 bits of milliseconds, version 7, then the keyed hash.
     ms is the row's timestamp in milliseconds, or the old id itself (`--uuid v7` alone)."""
     digest = derive_uuid(key, root, value).hex
-    return uuid.UUID(f"{ms:012x}"[-12:] + "7" + digest[13:])
+    # The low 48 bits, as the database's int8send(ms) bytes 3-8 (two's complement).
+    return uuid.UUID(f"{ms & 0xFFFF_FFFF_FFFF:012x}" + "7" + digest[13:])
 
 
 def new_key() -> bytes:

@@ -73,6 +73,7 @@ class Derivation:
     cases: tuple[tuple[int, str], ...] = ()
     case_column: str | None = None
     as_text: bool = False  # the column stays text (Django's text object ids) and holds the uuid
+    integer: bool = False  # hashed through the bigint variant (same bytes: the decimal digits)
 
 
 @dataclass(frozen=True)
@@ -648,6 +649,9 @@ def _derivations(
                 result[node] = Derivation(root, 7, "column", order.name, not order.not_null)
             else:
                 result[node] = Derivation(root, 7, "lookup", f"uuidpk_ms_{n}")
+    for node, derivation in result.items():
+        if graph.catalog.column(*node).is_integer:
+            result[node] = replace(derivation, integer=True)
     if options.order_by and not maps:
         raise Refused(f"--order-by {options.order_by}: no root table has a column of that name")
     return tuple(maps), result

@@ -65,6 +65,7 @@ def _milliseconds(column: sql.Composable, nullable: bool) -> sql.Composable:
 def derive(derivation: Derivation, column: str) -> sql.Composed:
     """The expression giving a column's new value (same text in every statement that needs it)."""
     root, name = sql.Literal(derivation.root), sql.Identifier(column)
+    value = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(name)
     if derivation.cases:
         assert derivation.case_column is not None
         whens = [
@@ -79,7 +80,7 @@ def derive(derivation: Derivation, column: str) -> sql.Composed:
         )
         return sql.SQL("({})::text").format(expression) if derivation.as_text else expression
     if derivation.version != 7:
-        return template("derive_expression").format(root=root, column=name)
+        return template("derive_expression").format(root=root, value=value)
     if derivation.ms_from == "column":
         assert derivation.ms_name is not None
         ms = _milliseconds(sql.Identifier(derivation.ms_name), derivation.ms_nullable)
@@ -90,7 +91,7 @@ def derive(derivation: Derivation, column: str) -> sql.Composed:
         )
     else:
         ms = sql.SQL("{}::bigint").format(name)
-    return template("derive_expression_v7").format(root=root, column=name, ms=ms)
+    return template("derive_expression_v7").format(root=root, value=value, ms=ms)
 
 
 @singledispatch
@@ -112,22 +113,34 @@ def _(op: LockTables) -> Iterator[sql.Composable]:
 @render_op.register
 def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
     text_bytes = template("text_bytes_utf8" if op.utf8 else "text_bytes_convert")
-    shape = {
-        "volatility": sql.SQL("IMMUTABLE" if op.utf8 else "STABLE"),
-        "root_bytes": text_bytes.format(text=sql.SQL("root")),
-        "value_bytes": text_bytes.format(text=sql.SQL("v")),
-    }
-    functions = [template("derive_function")]
+    volatility = sql.SQL("IMMUTABLE" if op.utf8 else "STABLE")
+    variants = [
+        {"value_type": sql.SQL("text"), "value_bytes": text_bytes.format(text=sql.SQL("v"))},
+        {
+            "value_type": sql.SQL("bigint"),
+            "value_bytes": template("integer_bytes").format(value=sql.SQL("v")),
+        },
+    ]
+    shapes = [template("derive_function")]
     if op.time_ordered:
-        functions.append(template("derive_function_v7"))
-    if op.key is not None:
-        yield from (f.format(key=sql.Literal(op.key), **shape) for f in functions)
-        return
-    # The key stays inside the server: format() puts it into each CREATE FUNCTION there.
-    executes = [
-        template("key_random_execute").format(
-            statement=sql.SQL("$f$") + f.format(key=sql.SQL("%L"), **shape) + sql.SQL("$f$")
+        shapes.append(template("derive_function_v7"))
+    # A random key is made inside the server: format() puts it into each CREATE FUNCTION there.
+    key = sql.SQL("%L") if op.key is None else sql.Literal(op.key)
+    functions = [
+        shape.format(
+            key=key,
+            volatility=volatility,
+            root_bytes=text_bytes.format(text=sql.SQL("root")),
+            **variant,
         )
+        for shape in shapes
+        for variant in variants
+    ]
+    if op.key is not None:
+        yield from functions
+        return
+    executes = [
+        template("key_random_execute").format(statement=sql.SQL("$f$") + f + sql.SQL("$f$"))
         for f in functions
     ]
     yield template("key_random").format(statements=sql.SQL("\n").join(executes))
@@ -135,9 +148,9 @@ def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
 
 @render_op.register
 def _(op: DropKeyFunction) -> Iterator[sql.Composable]:
-    names = ["uuidpk_uuid(text, text)"]
+    names = ["uuidpk_uuid(text, text)", "uuidpk_uuid(text, bigint)"]
     if op.time_ordered:
-        names.append("uuidpk_uuid7(text, text, bigint)")
+        names += ["uuidpk_uuid7(text, text, bigint)", "uuidpk_uuid7(text, bigint, bigint)"]
     names += [f"{sql.Identifier(f).as_string(None)}(bigint)" for f in op.lookups]
     for name in names:
         yield template("key_function_drop").format(function=sql.SQL("pg_temp.") + sql.SQL(name))
