@@ -305,7 +305,8 @@ def inspect(
             for p in database_wide
         ]
     if fmt == "json":
-        click.echo(json.dumps(document, indent=2))
+        # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
+        click.echo(json.dumps(document))
     else:
         click.echo(inspect_text(document), nl=False)
 

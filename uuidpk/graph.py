@@ -19,7 +19,6 @@ from .model import (
     Dependent,
     Policy,
     QualifiedName,
-    Sequence,
     Table,
     View,
 )
@@ -99,6 +98,7 @@ class Graph:
     def __init__(self, catalog: Catalog, soft: tuple[SoftEdge, ...] = ()) -> None:
         self.catalog = catalog
         self.soft = soft
+        self._closures: dict[Node, Closure] = {}
         self._canon: dict[Node, Node] = {}
         self.foreign_keys = [
             c for c in catalog.constraints if c.kind == "f" and c.parent_oid is None
@@ -212,6 +212,8 @@ class Graph:
         """Every column connected to start by foreign keys, in either direction: a referenced
         column and its referencing columns must have comparable types, so all change at once."""
         start = self.canon(start)
+        if start in self._closures:
+            return self._closures[start]
         seen = {start}
         edges: dict[tuple[int, Node, Node], Edge] = {}
         soft: set[SoftEdge] = set()
@@ -238,7 +240,7 @@ class Graph:
         ordered_edges = tuple(
             sorted(edges.values(), key=lambda e: (self.sort_key(e.child), e.constraint.name))
         )
-        return Closure(
+        closure = Closure(
             root,
             roots,
             nodes,
@@ -246,6 +248,8 @@ class Graph:
             self.catalog.table(root[0]).qname,
             tuple(sorted(soft, key=lambda e: self.sort_key(e.child))),
         )
+        self._closures.update((node, closure) for node in nodes)  # one component, many keys
+        return closure
 
     # -- keys ---------------------------------------------------------------------------
     def find_table(self, spec: str) -> Table:
@@ -472,7 +476,8 @@ def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
             )
         )
     dropped_checks: list[Constraint] = []
-    for con in catalog.constraints:
+    member_tables = sorted({t for t, _ in members})
+    for con in (c for t in member_tables for c in catalog.constraints_of(t)):
         if con.kind in ("c", "x") and any((con.table_oid, a) in members for a in con.columns):
             table = catalog.table(con.table_oid)
             name = f"{con.name} on {table.qname}"
@@ -573,10 +578,6 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
     catalog = graph.catalog
     problems: list[Problem] = []
     members = _member_columns(graph, closure)
-    sequences_by_column: dict[Node, Sequence] = {}
-    for sequence in catalog.sequences:
-        for use in sequence.used_by:
-            sequences_by_column[use] = sequence
     for node in members:
         column = catalog.column(*node)
         table = catalog.table(node[0])
@@ -601,7 +602,8 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                 )
             )
         elif column.default_expr is not None and not table.is_partition:
-            seq = sequences_by_column.get(node)
+            seq = catalog.sequence_of(*node)
+            seq = seq if seq is not None and node in seq.used_by else None
             if seq is not None and seq.owner is None:
                 problems.append(
                     Problem(
@@ -652,7 +654,7 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
     affected = affected_objects(graph, [closure])
     problems.extend(affected.problems)
     member_set = set(members)
-    for index in catalog.indexes:
+    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
         if (index.is_partial or index.has_expressions) and any(
             (index.table_oid, a) in member_set for a in index.used_columns
         ):

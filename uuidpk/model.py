@@ -222,12 +222,39 @@ class Catalog:
     _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
     _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)
     _by_table: dict[int, list[Column]] = field(default_factory=dict, compare=False, repr=False)
+    _constraints: dict[int, list[Constraint]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _indexes: dict[int, list[Index]] = field(default_factory=dict, compare=False, repr=False)
+    _sequences: dict[tuple[int, int], Sequence] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
+        # Look-ups built once: with thousands of tables, scanning per table is quadratic.
         self._table_by_oid.update((t.oid, t) for t in self.tables)
         self._column.update(((c.table_oid, c.attnum), c) for c in self.columns)
         for c in self.columns:
             self._by_table.setdefault(c.table_oid, []).append(c)
+        for con in self.constraints:
+            self._constraints.setdefault(con.table_oid, []).append(con)
+        for index in self.indexes:
+            self._indexes.setdefault(index.table_oid, []).append(index)
+        for seq in self.sequences:
+            if seq.owner is not None:
+                self._sequences.setdefault(seq.owner, seq)
+            for user in seq.used_by:
+                self._sequences[user] = seq  # the default's sequence wins over ownership
+
+    def constraints_of(self, table_oid: int) -> list[Constraint]:
+        return self._constraints.get(table_oid, [])
+
+    def indexes_of(self, table_oid: int) -> list[Index]:
+        return self._indexes.get(table_oid, [])
+
+    def sequence_of(self, table_oid: int, attnum: int) -> Sequence | None:
+        """The sequence a column's default draws from, else the one it owns."""
+        return self._sequences.get((table_oid, attnum))
 
     def table(self, oid: int) -> Table:
         return self._table_by_oid[oid]

@@ -574,9 +574,7 @@ def _restore_dependents(graph: Graph, affected: Affected) -> tuple[Op, ...]:
     ops: list[Op] = []
     for restored in affected.views:
         view = restored.view
-        indexes = sorted(
-            (i for i in graph.catalog.indexes if i.table_oid == view.oid), key=lambda i: i.name
-        )
+        indexes = sorted(graph.catalog.indexes_of(view.oid), key=lambda i: i.name)
         ops.append(
             CreateView(
                 view.qname,

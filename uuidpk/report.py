@@ -19,13 +19,13 @@ def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:
     column = catalog.column(*node)
     indexes = sorted(
         i.name
-        for i in catalog.indexes
-        if i.table_oid == node[0] and node[1] in i.used_columns and i.constraint_oid is None
+        for i in catalog.indexes_of(node[0])
+        if node[1] in i.used_columns and i.constraint_oid is None
     )
     constraints = sorted(
         c.name
-        for c in catalog.constraints
-        if c.table_oid == node[0] and c.kind in ("p", "u") and node[1] in c.columns
+        for c in catalog.constraints_of(node[0])
+        if c.kind in ("p", "u") and node[1] in c.columns
     )
     return {
         "schema": table.schema,
@@ -44,15 +44,7 @@ def key_document(
     graph: Graph, key: Key, closure: Closure, problems: list[Problem]
 ) -> dict[str, Any]:
     catalog = graph.catalog
-    sequence = next(
-        (
-            s
-            for s in catalog.sequences
-            if (key.table.oid, key.column.attnum) in s.used_by
-            or s.owner == (key.table.oid, key.column.attnum)
-        ),
-        None,
-    )
+    sequence = catalog.sequence_of(key.table.oid, key.column.attnum)
     relations = []
     for edge in closure.edges:
         fk = edge.constraint

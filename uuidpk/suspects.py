@@ -1203,9 +1203,7 @@ _TIME_TYPES = frozenset({"timestamp", "timestamptz", "date"})
 
 def ordering_hints(catalog: Catalog, key_table: Table) -> list[str]:
     """What to order by once the key is a random uuid: creation timestamps on the key table."""
-    pk = next(
-        (c for c in catalog.constraints if c.table_oid == key_table.oid and c.kind == "p"), None
-    )
+    pk = next((c for c in catalog.constraints_of(key_table.oid) if c.kind == "p"), None)
     key = (
         catalog.column(key_table.oid, pk.columns[0]).name
         if pk is not None and len(pk.columns) == 1
@@ -1229,8 +1227,8 @@ def ordering_hints(catalog: Catalog, key_table: Table) -> list[str]:
         candidates.append((rank, column.attnum, column))
     leading = {
         i.key_columns[0]
-        for i in catalog.indexes
-        if i.table_oid == key_table.oid and i.key_columns and not i.is_partial
+        for i in catalog.indexes_of(key_table.oid)
+        if i.key_columns and not i.is_partial
     }
     for _, _, column in sorted(candidates, key=lambda c: (c[0], c[1])):
         facts = [column.type]

@@ -12,13 +12,15 @@ SELECT a.attrelid::int8                               AS table_oid,
        pg_get_expr(d.adbin, d.adrelid)                AS default_expr,
        a.attidentity::text                            AS identity,
        a.attgenerated::text                           AS generated,
-       col_description(a.attrelid, a.attnum)          AS comment
+       ds.description                                 AS comment
   FROM pg_attribute a
   JOIN pg_class c      ON c.oid = a.attrelid
   JOIN pg_namespace n  ON n.oid = c.relnamespace
   JOIN pg_type t       ON t.oid = a.atttypid
   JOIN pg_namespace tn ON tn.oid = t.typnamespace
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass
+                             AND ds.objoid = a.attrelid AND ds.objsubid = a.attnum
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
    AND a.attnum > 0
    AND NOT a.attisdropped

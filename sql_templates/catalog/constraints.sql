@@ -18,7 +18,10 @@ SELECT co.oid::int8                                   AS oid,
        co.convalidated                                AS validated,
        nullif(co.conparentid, 0)::int8                AS parent_oid,
        nullif(co.conindid, 0)::int8                   AS index_oid,
-       pg_get_constraintdef(co.oid)                   AS definition,
+       -- Deparsing costs; only CHECK and EXCLUDE are ever read back as text (foreign keys are
+       -- rebuilt from the columns above).
+       CASE WHEN co.contype IN ('c', 'x') THEN pg_get_constraintdef(co.oid)
+            ELSE '' END                               AS definition,
        obj_description(co.oid, 'pg_constraint')       AS comment
   FROM pg_constraint co
   JOIN pg_class c     ON c.oid = co.conrelid

@@ -20,7 +20,10 @@ SELECT i.indexrelid::int8                             AS oid,
        (SELECT co.oid::int8 FROM pg_constraint co
          WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
            AND co.contype IN ('p', 'u', 'x') LIMIT 1) AS constraint_oid,
-       pg_get_indexdef(i.indexrelid)                  AS definition
+       -- Deparsed only where it is read back: partial and expression indexes (named in
+       -- warnings) and indexes on materialized views (recreated with the view).
+       CASE WHEN i.indpred IS NOT NULL OR i.indexprs IS NOT NULL OR c.relkind = 'm'
+            THEN pg_get_indexdef(i.indexrelid) ELSE '' END AS definition
   FROM pg_index i
   JOIN pg_class ic    ON ic.oid = i.indexrelid
   JOIN pg_class c     ON c.oid = i.indrelid
