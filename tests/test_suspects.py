@@ -1,4 +1,4 @@
-"""What breaks silently: functions, soft references, content types, ordering (uuidpk.suspects).
+"""What breaks silently (uuidpk.functions, uuidpk.softrefs): functions, soft references, ordering.
 
 Every claim is checked against a real PostgreSQL: the functions named as broken are converted
 under and called, and the innocent ones still work afterwards.
@@ -13,29 +13,31 @@ import psycopg
 import pytest
 
 from uuidpk.catalog import read_catalog
-from uuidpk.graph import Closure, Graph
-from uuidpk.model import Catalog, QualifiedName
-from uuidpk.suspects import (
-    ARRAY,
+from uuidpk.functions import (
     BLOCKER,
-    COLUMN,
-    GENERIC,
-    JSON,
     WARNING,
-    ContentType,
     Function,
     FunctionArgument,
     FunctionType,
-    SoftRef,
     broken_functions,
     closure_scope,
+    read_functions,
+)
+from uuidpk.graph import Closure, Graph
+from uuidpk.model import Catalog, QualifiedName
+from uuidpk.softrefs import (
+    ARRAY,
+    COLUMN,
+    GENERIC,
+    JSON,
+    ContentType,
+    SoftRef,
     content_type_table,
     generic_targets,
     generic_usage_by_table,
     map_content_types,
     ordering_hints,
     read_content_types,
-    read_functions,
     soft_reference_suspects,
 )
 

@@ -22,6 +22,7 @@ from .connection import connect, redact
 from .derive import derive_uuid, new_key, read_key
 from .errors import Refused, TableNotFound, UuidpkError, VerificationFailed
 from .executor import apply_offline
+from .functions import read_functions
 from .graph import WARNING, Graph, Key, Problem, SoftEdge, split_name
 from .model import Catalog
 from .planner import (
@@ -35,11 +36,10 @@ from .planner import (
 from .render import script
 from .report import inspect_document, inspect_text
 from .risks import RISKS, problems_by_closure, suspect_problems
-from .suspects import (
+from .softrefs import (
     generic_targets,
     map_content_types,
     read_content_types,
-    read_functions,
     soft_reference_suspects,
 )
 from .verify import (

@@ -1,19 +1,14 @@
-"""The suspects (suspects.py) as problems of a plan: functions that will fail when called and
-soft references are warnings a user must accept (apply --accept-risks); ordering is a note."""
+"""What may break silently (functions.py, softrefs.py) as problems of a plan: functions that
+will fail when called and soft references are warnings a user must accept (apply
+--accept-risks); ordering is a note."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .functions import Function, broken_functions, closure_scope
 from .graph import NOTE, WARNING, Closure, Graph, Problem, affected_objects
-from .suspects import (
-    Function,
-    SoftRef,
-    broken_functions,
-    closure_scope,
-    ordering_hints,
-    soft_reference_suspects,
-)
+from .softrefs import SoftRef, ordering_hints, soft_reference_suspects
 
 Node = tuple[int, int]
 
