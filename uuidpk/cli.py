@@ -120,6 +120,8 @@ def _soft_refs(
     left out when the column's name says it, e.g. order_id beside a converted order table).
     A Django generic relation (an object id beside a content type) needs no TARGET: each row's
     target table is read from its content type."""
+    if not specs:
+        return (), ()  # finding the suspects means every closure: only when asked
     plain = Graph(catalog)
     everything = [plain.closure((k.table.oid, k.column.attnum)) for k in plain.all_keys()]
     suspects = {

@@ -99,6 +99,7 @@ class Graph:
         self.catalog = catalog
         self.soft = soft
         self._closures: dict[Node, Closure] = {}
+        self._affected: dict[tuple[Node, ...], Affected] = {}
         self._canon: dict[Node, Node] = {}
         self.foreign_keys = [
             c for c in catalog.constraints if c.kind == "f" and c.parent_oid is None
@@ -391,7 +392,15 @@ def key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, st
 
 def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     """Views (and the views over them), policies, rules, triggers and generated columns that
-    stand on closure columns, each with what PostgreSQL would say about it."""
+    stand on closure columns, each with what PostgreSQL would say about it. Problems, the plan
+    and the suspects all ask: computed once per set of closures (a root names its closure)."""
+    key = tuple(sorted(c.root for c in closures))
+    if key not in graph._affected:
+        graph._affected[key] = _affected_objects(graph, closures)
+    return graph._affected[key]
+
+
+def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     catalog = graph.catalog
     members = {n for c in closures for n in _member_columns(graph, c)}
     keys = key_columns(graph, closures)

@@ -44,9 +44,7 @@ from .planner import (
 
 def template(name: str) -> sql.SQL:
     """A migrate/ template without its comment header."""
-    lines = templates.load(f"migrate/{name}.sql").splitlines()
-    body = [line for line in lines if not line.startswith("--")]
-    return sql.SQL("\n".join(body).strip())
+    return templates.statement(f"migrate/{name}.sql")
 
 
 def ident(name: QualifiedName) -> sql.Identifier:

@@ -54,7 +54,7 @@ def read_content_types(conn: psycopg.Connection, catalog: Catalog) -> tuple[Cont
     table = content_type_table(catalog)
     if table is None:
         return ()
-    query = _template("catalog/content_types.sql").format(
+    query = templates.statement("catalog/content_types.sql").format(
         table=sql.Identifier(table.schema, table.name)
     )
     with conn.cursor(row_factory=dict_row) as cur:
@@ -105,7 +105,7 @@ def generic_targets(
     object_column: str,
 ) -> dict[int, int]:
     """{content type id: rows} actually used by a generic relation: one GROUP BY, read-only."""
-    query = _template("catalog/soft_reference_values.sql").format(
+    query = templates.statement("catalog/soft_reference_values.sql").format(
         table=sql.Identifier(table.schema, table.name),
         content_type=sql.Identifier(content_type_column),
         object=sql.Identifier(object_column),
@@ -124,12 +124,6 @@ def generic_usage_by_table(
         target = content_types.get(ct)
         result[target] = result.get(target, 0) + rows
     return result
-
-
-def _template(name: str) -> sql.SQL:
-    """A template with its -- header dropped, ready for sql.SQL.format()."""
-    lines = templates.load(name).splitlines()
-    return sql.SQL("\n".join(line for line in lines if not line.startswith("--")).strip())
 
 
 # -- soft references ------------------------------------------------------------------------

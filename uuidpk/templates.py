@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from psycopg import sql
+
 _CANDIDATES = (
     Path(__file__).parent / "sql_templates",
     Path(__file__).parent.parent / "sql_templates",
@@ -33,3 +35,9 @@ def names() -> list[str]:
     """Every template, as paths relative to the template root."""
     base = root()
     return sorted(p.relative_to(base).as_posix() for p in base.rglob("*.sql"))
+
+
+def statement(name: str) -> sql.SQL:
+    """A template without its `--` header, ready for sql.SQL.format()."""
+    lines = load(name).splitlines()
+    return sql.SQL("\n".join(line for line in lines if not line.startswith("--")).strip())

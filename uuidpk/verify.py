@@ -328,8 +328,7 @@ def _relations(spec: FingerprintSpec) -> list[_Relation]:
 
 def _template(name: str, folder: str = "verify") -> sql.SQL:
     """A template without its comment header."""
-    lines = templates.load(f"{folder}/{name}.sql").splitlines()
-    return sql.SQL("\n".join(line for line in lines if not line.startswith("--")).strip())
+    return templates.statement(f"{folder}/{name}.sql")
 
 
 def _only(flag: bool) -> sql.SQL:
