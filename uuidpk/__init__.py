@@ -1,6 +1,69 @@
-"""uuidpk: convert PostgreSQL integer primary keys to UUIDs, in place, with every relation."""
+"""uuidpk: convert PostgreSQL integer primary keys to UUIDs, in place, with every relation.
 
-from .derive import derive_uuid
+The Python API (the command line is a thin layer over it):
+
+    import uuidpk
+
+    with uuidpk.connect("postgresql:///shop") as conn:
+        selection = uuidpk.Selection(tables=("order_order",))
+        document = uuidpk.inspect(conn, selection)          # what `uuidpk inspect` shows
+        conversion = uuidpk.plan(conn, selection)           # Refused when something blocks it
+        print(uuidpk.render_script(conn, conversion))       # what `uuidpk generate` prints
+        applied = uuidpk.apply(conn, conversion, accept_risks=True)
+        outcome = uuidpk.verify(conn, applied.run_id)       # outcome.ok, outcome.differences
+"""
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "derive_uuid"]
+
+from .connection import connect
+from .derive import derive_uuid
+from .errors import (
+    ConnectionFailed,
+    MigrationFailed,
+    Refused,
+    TableNotFound,
+    UsageProblem,
+    UuidpkError,
+    VerificationFailed,
+)
+from .pipeline import (
+    Analysis,
+    Applied,
+    Conversion,
+    Selection,
+    SequenceReport,
+    analyse,
+    apply,
+    inspect,
+    plan,
+    render_script,
+    sequences,
+    verify,
+)
+from .planner import Options
+
+__all__ = [
+    "Analysis",
+    "Applied",
+    "ConnectionFailed",
+    "Conversion",
+    "MigrationFailed",
+    "Options",
+    "Refused",
+    "Selection",
+    "SequenceReport",
+    "TableNotFound",
+    "UsageProblem",
+    "UuidpkError",
+    "VerificationFailed",
+    "__version__",
+    "analyse",
+    "apply",
+    "connect",
+    "derive_uuid",
+    "inspect",
+    "plan",
+    "render_script",
+    "sequences",
+    "verify",
+]

@@ -1,6 +1,7 @@
-"""The command line: parse, call the core, format output, map errors to exit codes.
+"""The command line: parse, call the application layer (pipeline.py), format, map errors.
 
 Exit codes: 0 success, 1 an error the user can act on (one line on stderr), 2 usage error.
+Nothing here knows graphs, plans or fingerprints: it only calls uuidpk.pipeline.
 """
 
 from __future__ import annotations
@@ -8,48 +9,20 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
 import psycopg
 
-from . import __version__
-from .catalog import read_catalog
+from . import __version__, pipeline
 from .connection import connect, redact
 from .derive import derive_uuid, new_key, read_key
-from .errors import Refused, TableNotFound, UuidpkError, VerificationFailed
-from .executor import apply_offline
-from .functions import read_functions
-from .graph import WARNING, Graph, Key, Problem, SoftEdge, split_name
-from .model import Catalog
-from .planner import (
-    GenericReference,
-    Options,
-    Plan,
-    closures_for,
-    plan_conversion,
-    require_runnable,
-)
-from .render import script
-from .report import inspect_document, inspect_text
-from .risks import RISKS, problems_by_closure, suspect_problems
-from .softrefs import (
-    generic_targets,
-    map_content_types,
-    read_content_types,
-    soft_reference_suspects,
-)
-from .verify import (
-    display_name,
-    fingerprint_spec,
-    fix_sequences,
-    read_sequence_positions,
-    record_fingerprint,
-    verify,
-)
+from .errors import Refused, UsageProblem, UuidpkError
+from .graph import split_name
+from .planner import Options
+from .report import inspect_text
+from .verify import display_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +34,8 @@ def friendly_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except UsageProblem as exc:
+            raise click.UsageError(str(exc)) from None
         except UuidpkError as exc:
             click.echo(f"uuidpk: error: {redact(str(exc))}", err=True)
             sys.exit(1)
@@ -96,101 +71,16 @@ all_option = click.option(
 )
 
 
-def _require_selection(tables: tuple[str, ...], all_tables: bool) -> None:
+def _selection(
+    tables: tuple[str, ...], all_tables: bool, soft_refs: tuple[str, ...] = ()
+) -> pipeline.Selection:
     if not tables and not all_tables:
         raise click.UsageError("name at least one --table, or --all")
+    return pipeline.Selection(tables, all_tables, soft_refs)
 
 
-def _keys(graph: Graph, tables: tuple[str, ...], all_tables: bool) -> list[Key]:
-    _require_selection(tables, all_tables)
-    keys: list[Key] = []
-    if all_tables:
-        keys.extend(graph.all_keys())
-    for spec in tables:
-        key = graph.key_of(graph.find_table(spec))
-        if key not in keys:
-            keys.append(key)
-    return keys
-
-
-def _soft_refs(
-    conn: psycopg.Connection, catalog: Catalog, specs: tuple[str, ...]
-) -> tuple[tuple[SoftEdge, ...], tuple[GenericReference, ...]]:
-    """--soft-ref TABLE.COLUMN[=TARGET]: the column holds TARGET's key values (TARGET may be
-    left out when the column's name says it, e.g. order_id beside a converted order table).
-    A Django generic relation (an object id beside a content type) needs no TARGET: each row's
-    target table is read from its content type."""
-    if not specs:
-        return (), ()  # finding the suspects means every closure: only when asked
-    plain = Graph(catalog)
-    everything = [plain.closure((k.table.oid, k.column.attnum)) for k in plain.all_keys()]
-    suspects = {
-        (r.table_oid, r.attnum): r for r in soft_reference_suspects(catalog, plain, everything)
-    }
-    edges: list[SoftEdge] = []
-    generics: list[GenericReference] = []
-    for spec in specs:
-        reference, _, target_spec = spec.partition("=")
-        table_spec, dot, column_name = reference.rpartition(".")
-        if not dot or not table_spec or not column_name:
-            raise click.UsageError(f"--soft-ref {spec}: write TABLE.COLUMN[=TARGET]")
-        table = plain.find_table(table_spec)
-        column = catalog.column_named(table.oid, column_name.strip('"'))
-        if column is None:
-            raise TableNotFound(f"--soft-ref {spec}: {table.qname} has no column {column_name}")
-        suspect = suspects.get((table.oid, column.attnum))
-        if target_spec:
-            target = plain.key_of(plain.find_table(target_spec))
-        elif suspect is not None and suspect.content_type_attnum is not None:
-            content_type = catalog.column(table.oid, suspect.content_type_attnum).name
-            usage = generic_targets(conn, table.qname, content_type, column.name)
-            tables = map_content_types(read_content_types(conn, catalog), catalog)
-            generics.append(
-                GenericReference(
-                    (table.oid, column.attnum),
-                    content_type,
-                    tuple((ct, tables.get(ct), rows) for ct, rows in sorted(usage.items())),
-                )
-            )
-            continue
-        elif suspect is not None and suspect.target_oid is not None:
-            target = plain.key_of(catalog.table(suspect.target_oid))
-        else:
-            raise Refused(
-                f"--soft-ref {spec}: cannot tell which table it references; "
-                f"write --soft-ref {reference}=TABLE"
-            )
-        edges.append(SoftEdge((table.oid, column.attnum), (target.table.oid, target.column.attnum)))
-    return tuple(edges), tuple(generics)
-
-
-def _plan(
-    conn: psycopg.Connection,
-    tables: tuple[str, ...],
-    all_tables: bool,
-    options: Options,
-    soft_refs: tuple[str, ...] = (),
-) -> tuple[Graph, Plan]:
-    catalog = read_catalog(conn)
-    soft, generic = _soft_refs(conn, catalog, soft_refs)
-    graph = Graph(catalog, soft)
-    keys = _keys(graph, tables, all_tables)
-    options = replace(
-        options,
-        native_uuidv7=catalog.server.has_uuidv7,
-        utf8=catalog.server.encoding == "UTF8",
-        generic=generic,
-    )
-    plan = plan_conversion(graph, keys, options)
-    declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
-    extra = suspect_problems(graph, plan.closures, read_functions(conn), declared)
-    plan = replace(plan, problems=plan.problems + tuple(extra))
-    require_runnable(plan)
-    return graph, plan
-
-
-def _risks(plan: Plan) -> list[Problem]:
-    return [p for p in plan.problems if p.severity == WARNING and p.what in RISKS]
+def _say(message: str) -> None:
+    click.echo(f"uuidpk: {message}", err=True)
 
 
 soft_ref_option = click.option(
@@ -291,26 +181,19 @@ def inspect(
 
         uuidpk inspect --all --format json > closures.json
     """
-    _require_selection(tables, all_tables)
+    selection = _selection(tables, all_tables, soft_refs)
     with connect(dsn) as conn:
-        catalog = read_catalog(conn)
-        soft, generic = _soft_refs(conn, catalog, soft_refs)
-        graph = Graph(catalog, soft)
-        keys = _keys(graph, tables, all_tables)
-        functions = read_functions(conn)
-        declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
-        closures = closures_for(graph, keys)
-        per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
-        document = inspect_document(graph, keys, lambda c: per_closure.get(c.root, []))
-        document["problems"] = [
-            {"severity": p.severity, "what": p.what, "name": p.name, "reason": p.reason}
-            for p in database_wide
-        ]
+        document = pipeline.inspect(conn, selection)
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))
     else:
         click.echo(inspect_text(document), nl=False)
+
+
+def _say_risks(conversion: pipeline.Conversion) -> None:
+    for risk in conversion.risks:
+        _say(f"warning: {risk.what} {risk.name}: {risk.reason}")
 
 
 @main.command()
@@ -337,27 +220,16 @@ def generate(
 
         psql -d shop -f migrate.sql
     """
-    _require_selection(tables, all_tables)
+    selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
     with connect(dsn) as conn:
-        _, plan = _plan(conn, tables, all_tables, options, soft_refs)
-        if plan.is_empty:
-            click.echo("uuidpk: nothing to convert", err=True)
+        planned = pipeline.plan(conn, selection, options)
+        if planned.is_empty:
+            _say("nothing to convert")
             return
-        header = [
-            f"uuidpk {__version__}: convert {len(plan.keys)} key(s), "
-            f"{sum(len(c.nodes) for c in plan.closures)} column(s), to uuid",
-            "run with: psql -d DATABASE -f THIS_FILE",
-        ]
-        for risk in _risks(plan):
-            header.append(f"WARNING {risk.what} {risk.name}: {risk.reason}")
-            _say_risk(risk)
-        text = script(plan, conn, header)
+        _say_risks(planned)
+        text = pipeline.render_script(conn, planned)
     click.echo(text, nl=False)
-
-
-def _say_risk(problem: Problem) -> None:
-    click.echo(f"uuidpk: warning: {problem.what} {problem.name}: {problem.reason}", err=True)
 
 
 @main.command()
@@ -399,46 +271,31 @@ def apply(
 
         uuidpk apply --dsn postgresql:///shop --all --dry-run
     """
-    _require_selection(tables, all_tables)
+    selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
     with connect(dsn) as conn:
-        graph, plan = _plan(conn, tables, all_tables, options, soft_refs)
-        if plan.is_empty:
-            click.echo("uuidpk: nothing to convert", err=True)
+        planned = pipeline.plan(conn, selection, options)
+        if planned.is_empty:
+            _say("nothing to convert")
             return
-        columns = sum(len(c.nodes) for c in plan.closures)
-        summary = (
-            f"{len(plan.keys)} key(s), {columns} column(s) in "
-            f"{len({t for c in plan.closures for t in c.tables})} table(s)"
-        )
-        risks = _risks(plan)
-        for risk in risks:
-            _say_risk(risk)
+        _say_risks(planned)
+        risks = len(planned.risks)
         if risks and not accept_risks and not dry_run:
             if not sys.stdin.isatty():
                 raise Refused(
-                    f"{len(risks)} warning(s) above: functions that will fail or references "
+                    f"{risks} warning(s) above: functions that will fail or references "
                     "without a foreign key; pass --accept-risks to go on, or --soft-ref"
                 )
-            click.confirm(f"Go on despite {len(risks)} warning(s)?", abort=True, err=True)
+            click.confirm(f"Go on despite {risks} warning(s)?", abort=True, err=True)
         if not yes and not dry_run:
             if not sys.stdin.isatty():
                 raise click.UsageError("not a terminal: pass --yes to apply without asking")
-            click.confirm(
-                f"Convert {summary} in {graph.catalog.server.database}?", abort=True, err=True
-            )
-        before, after = _fingerprint_hooks(graph, plan, verify_first)
-        timings = apply_offline(
-            conn,
-            plan,
-            dry_run=dry_run,
-            before=before,
-            after=after,
-            progress=lambda message: click.echo(f"uuidpk: {message}", err=True),
+            click.confirm(f"Convert {planned.summary} in {planned.database}?", abort=True, err=True)
+        result = pipeline.apply(
+            conn, planned, accept_risks=True, dry_run=dry_run, verify=verify_first, say=_say
         )
-    total = sum(t.seconds for t in timings)
     verb = "dry run: would convert" if dry_run else "converted"
-    click.echo(f"uuidpk: {verb} {summary} in {total:.2f} s", err=True)
+    _say(f"{verb} {planned.summary} in {result.step_seconds:.2f} s")
 
 
 @main.command("map")
@@ -483,45 +340,6 @@ def keygen() -> None:
     click.echo(new_key().hex())
 
 
-Hook = Callable[[psycopg.Connection], None]
-
-
-def _fingerprint_hooks(graph: Graph, plan: Plan, check: bool) -> tuple[Hook, Hook | None]:
-    """apply's hooks: take the fingerprint inside the migration's transaction before anything
-    changes (after the plan's locks, so no write slips in between); with check, compare before
-    commit and raise VerificationFailed, which rolls the whole migration back."""
-    spec = fingerprint_spec(graph, plan.closures, plan.text_columns)
-    runs: list[int] = []
-
-    def say(message: str) -> None:
-        click.echo(f"uuidpk: {message}", err=True)
-
-    def before(conn: psycopg.Connection) -> None:
-        started = time.perf_counter()
-        run = record_fingerprint(conn, spec)
-        runs.append(run.id)
-        say(
-            f"fingerprint run {run.id}: {len(spec.tables)} table(s), "
-            f"{len(spec.foreign_keys)} foreign key(s) in {time.perf_counter() - started:.2f} s"
-        )
-
-    def after(conn: psycopg.Connection) -> None:
-        started = time.perf_counter()
-        outcome = verify(conn, runs[-1], check_sequences=False)
-        for note in outcome.notes:
-            say(f"note: {note}")
-        if not outcome.ok:
-            for difference in outcome.differences:
-                click.echo(f"uuidpk: {difference}", err=True)
-            raise VerificationFailed(
-                f"{len(outcome.differences)} difference(s) from the fingerprint; "
-                "rolled back, nothing changed"
-            )
-        say(f"verified {outcome.summary()} in {time.perf_counter() - started:.2f} s")
-
-    return before, after if check else None
-
-
 @main.command("verify")
 @dsn_option
 @click.option("--run", "run_id", type=int, help="The fingerprint run to verify; default: latest.")
@@ -544,18 +362,18 @@ def verify_command(dsn: str | None, run_id: int | None, fmt: str) -> None:
         uuidpk verify --dsn postgresql:///shop
     """
     with connect(dsn) as conn:
-        outcome = verify(conn, run_id)
+        outcome = pipeline.verify(conn, run_id)
     if fmt == "json":
         click.echo(json.dumps(outcome.to_json(), indent=2))
     for note in outcome.notes:
-        click.echo(f"uuidpk: note: {note}", err=True)
+        _say(f"note: {note}")
     if outcome.ok:
         if fmt == "text":
             click.echo(f"uuidpk: {outcome.summary()}")
         return
     for difference in outcome.differences:
-        click.echo(f"uuidpk: {difference}", err=True)
-    click.echo(f"uuidpk: {outcome.summary()}", err=True)
+        _say(str(difference))
+    _say(outcome.summary())
     sys.exit(1)
 
 
@@ -574,19 +392,14 @@ def sequences(dsn: str | None, fix: bool) -> None:
         uuidpk sequences --dsn postgresql:///shop --fix
     """
     with connect(dsn) as conn:
-        positions = read_sequence_positions(conn)
-        lagging = [p for p in positions if p.lagging]
-        for p in lagging:
-            click.echo(f"{display_name(p.sequence)}\t{p.column_name}\t{p.describe()}")
-        fixes = fix_sequences(conn, lagging) if fix else []
-    for done in fixes:
+        report = pipeline.sequences(conn, fix=fix)
+    for p in report.lagging:
+        click.echo(f"{display_name(p.sequence)}\t{p.column_name}\t{p.describe()}")
+    for done in report.fixes:
         p = done.position
-        click.echo(
-            f"uuidpk: setval {display_name(p.sequence)} to {done.value}: "
-            f"next value {done.value + p.increment}, past {p.column_name}",
-            err=True,
+        _say(
+            f"setval {display_name(p.sequence)} to {done.value}: "
+            f"next value {done.value + p.increment}, past {p.column_name}"
         )
     state = "fixed" if fix else "lagging"
-    click.echo(
-        f"uuidpk: {len(lagging)} of {len(positions)} sequence-fed column(s) {state}", err=True
-    )
+    _say(f"{len(report.lagging)} of {len(report.positions)} sequence-fed column(s) {state}")

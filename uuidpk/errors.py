@@ -5,6 +5,10 @@ class UuidpkError(Exception):
     """Base class: anything uuidpk reports to the user without a traceback."""
 
 
+class UsageProblem(UuidpkError):
+    """The request itself is malformed (what click calls a usage error: exit code 2)."""
+
+
 class ConnectionFailed(UuidpkError):
     """The database could not be reached or refused the login."""
 

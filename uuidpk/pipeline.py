@@ -1,0 +1,385 @@
+"""The application layer: what a conversion is, without click.
+
+    catalog -> graph -> closures and their problems -> plan -> render -> apply -> verify
+
+Each public function takes an open connection and plain values, and returns data; nothing here
+prints, prompts or exits. cli.py parses arguments and formats what these return; a Django
+management command or a test calls the same functions (see uuidpk/__init__.py).
+
+    with uuidpk.connect("postgresql:///shop") as conn:
+        conversion = uuidpk.plan(conn, uuidpk.Selection(tables=("order_order",)))
+        result = uuidpk.apply(conn, conversion, accept_risks=True)
+        outcome = uuidpk.verify(conn, result.run_id)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psycopg
+
+from . import __version__
+from .catalog import read_catalog
+from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
+from .executor import StepTiming, apply_offline
+from .functions import Function, read_functions
+from .graph import WARNING, Closure, Graph, Key, Problem, SoftEdge
+from .model import Catalog
+from .planner import GenericReference, Options, Plan, closures_for, plan_conversion
+from .render import script
+from .report import inspect_document
+from .risks import RISKS, problems_by_closure
+from .softrefs import generic_targets, map_content_types, read_content_types
+from .softrefs import soft_reference_suspects as _soft_reference_suspects
+from .verify import (
+    SequenceFix,
+    SequencePosition,
+    Verification,
+    fingerprint_spec,
+    fix_sequences,
+    read_sequence_positions,
+    record_fingerprint,
+)
+from .verify import verify as _verify
+
+Node = tuple[int, int]
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which keys to convert: named tables ([schema.]table, quoted as in SQL), or every table
+    with a convertible key, plus the columns that hold key values without a foreign key
+    (`TABLE.COLUMN[=TARGET]`, as on the command line)."""
+
+    tables: tuple[str, ...] = ()
+    all_tables: bool = False
+    soft_refs: tuple[str, ...] = ()
+
+    def require(self) -> None:
+        if not self.tables and not self.all_tables:
+            raise UsageProblem("name at least one table, or all tables")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the catalog says about a selection: its keys and closures, and per closure (by
+    root) what stands in the way or may break. inspect shows it; plan builds on it."""
+
+    catalog: Catalog
+    graph: Graph
+    keys: tuple[Key, ...]
+    closures: tuple[Closure, ...]
+    problems: dict[Node, list[Problem]]  # per closure root: suspects and ordering notes
+    database_wide: tuple[Problem, ...]  # generic relations: they belong to no one closure
+    generic: tuple[GenericReference, ...]
+    functions: tuple[Function, ...]
+
+    def problems_of(self, closure: Closure) -> list[Problem]:
+        return self.problems.get(closure.root, [])
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A plan ready to render or apply, with the analysis it came from."""
+
+    analysis: Analysis
+    plan: Plan
+
+    @property
+    def graph(self) -> Graph:
+        return self.analysis.graph
+
+    @property
+    def is_empty(self) -> bool:
+        return self.plan.is_empty
+
+    @property
+    def risks(self) -> list[Problem]:
+        """Warnings apply stops at unless the user accepts them (functions that will fail,
+        references without a foreign key)."""
+        return [p for p in self.plan.problems if p.severity == WARNING and p.what in RISKS]
+
+    @property
+    def columns(self) -> int:
+        return sum(len(c.nodes) for c in self.plan.closures)
+
+    @property
+    def tables(self) -> int:
+        return len({t for c in self.plan.closures for t in c.tables})
+
+    @property
+    def database(self) -> str:
+        return self.analysis.catalog.server.database
+
+    @property
+    def summary(self) -> str:
+        return f"{len(self.plan.keys)} key(s), {self.columns} column(s) in {self.tables} table(s)"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What apply did: the steps with their times, the fingerprint run, the check before
+    commit (with verify=True), and whether it was a dry run (rolled back)."""
+
+    conversion: Conversion
+    timings: tuple[StepTiming, ...]
+    run_id: int | None
+    verification: Verification | None
+    dry_run: bool
+    seconds: float = field(default=0.0)  # wall time of the whole apply, fingerprint included
+
+    @property
+    def step_seconds(self) -> float:
+        return sum(t.seconds for t in self.timings)
+
+
+@dataclass(frozen=True)
+class SequenceReport:
+    """Every sequence-fed column of the database, those whose sequence lags behind the
+    column's maximum, and the fixes made (with fix=True)."""
+
+    positions: tuple[SequencePosition, ...]
+    lagging: tuple[SequencePosition, ...]
+    fixes: tuple[SequenceFix, ...]
+
+
+# -- reading and analysing ----------------------------------------------------------------------
+def select_keys(graph: Graph, selection: Selection) -> list[Key]:
+    """The keys a selection names, each once, --all's first."""
+    selection.require()
+    keys: list[Key] = []
+    if selection.all_tables:
+        keys.extend(graph.all_keys())
+    for spec in selection.tables:
+        key = graph.key_of(graph.find_table(spec))
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def declare_soft_references(
+    conn: psycopg.Connection, catalog: Catalog, specs: Sequence[str]
+) -> tuple[tuple[SoftEdge, ...], tuple[GenericReference, ...]]:
+    """`TABLE.COLUMN[=TARGET]`: the column holds TARGET's key values. TARGET may be left out
+    when the column's name says it (order_id beside a converted order table). A Django generic
+    relation (an object id beside a content type) needs no TARGET: each row's target table is
+    read from its content type."""
+    if not specs:
+        return (), ()  # finding the suspects means every closure: only when asked
+    plain = Graph(catalog)
+    everything = [plain.closure((k.table.oid, k.column.attnum)) for k in plain.all_keys()]
+    suspects = {
+        (r.table_oid, r.attnum): r for r in _soft_reference_suspects(catalog, plain, everything)
+    }
+    edges: list[SoftEdge] = []
+    generics: list[GenericReference] = []
+    for spec in specs:
+        reference, _, target_spec = spec.partition("=")
+        table_spec, dot, column_name = reference.rpartition(".")
+        if not dot or not table_spec or not column_name:
+            raise UsageProblem(f"--soft-ref {spec}: write TABLE.COLUMN[=TARGET]")
+        table = plain.find_table(table_spec)
+        column = catalog.column_named(table.oid, column_name.strip('"'))
+        if column is None:
+            raise TableNotFound(f"--soft-ref {spec}: {table.qname} has no column {column_name}")
+        suspect = suspects.get((table.oid, column.attnum))
+        if target_spec:
+            target = plain.key_of(plain.find_table(target_spec))
+        elif suspect is not None and suspect.content_type_attnum is not None:
+            content_type = catalog.column(table.oid, suspect.content_type_attnum).name
+            usage = generic_targets(conn, table.qname, content_type, column.name)
+            tables = map_content_types(read_content_types(conn, catalog), catalog)
+            generics.append(
+                GenericReference(
+                    (table.oid, column.attnum),
+                    content_type,
+                    tuple((ct, tables.get(ct), rows) for ct, rows in sorted(usage.items())),
+                )
+            )
+            continue
+        elif suspect is not None and suspect.target_oid is not None:
+            target = plain.key_of(catalog.table(suspect.target_oid))
+        else:
+            raise Refused(
+                f"--soft-ref {spec}: cannot tell which table it references; "
+                f"write --soft-ref {reference}=TABLE"
+            )
+        edges.append(SoftEdge((table.oid, column.attnum), (target.table.oid, target.column.attnum)))
+    return tuple(edges), tuple(generics)
+
+
+def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
+    """Read the catalog once and find the selection's closures and their problems."""
+    selection.require()
+    catalog = read_catalog(conn)
+    soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
+    graph = Graph(catalog, soft)
+    keys = select_keys(graph, selection)
+    functions = tuple(read_functions(conn))
+    declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
+    closures = closures_for(graph, keys)
+    per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
+    return Analysis(
+        catalog=catalog,
+        graph=graph,
+        keys=tuple(keys),
+        closures=tuple(closures),
+        problems=per_closure,
+        database_wide=tuple(database_wide),
+        generic=generic,
+        functions=functions,
+    )
+
+
+def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
+    """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added)."""
+    analysis = analyse(conn, selection)
+    document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
+    document["problems"] = [_problem_json(p) for p in analysis.database_wide]
+    return document
+
+
+def _problem_json(problem: Problem) -> dict[str, str]:
+    return {
+        "severity": str(problem.severity),
+        "what": problem.what,
+        "name": problem.name,
+        "reason": problem.reason,
+    }
+
+
+# -- planning and rendering ---------------------------------------------------------------------
+def plan(
+    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+) -> Conversion:
+    """The offline plan for a selection. Refused when anything blocks it (nothing changed)."""
+    analysis = analyse(conn, selection)
+    server = analysis.catalog.server
+    options = replace(
+        options or Options(),
+        native_uuidv7=server.has_uuidv7,
+        utf8=server.encoding == "UTF8",
+        generic=analysis.generic,
+    )
+    planned = plan_conversion(analysis.graph, list(analysis.keys), options)
+    suspects = [p for problems in analysis.problems.values() for p in problems]
+    planned = replace(planned, problems=planned.problems + tuple(suspects) + analysis.database_wide)
+    require_runnable(planned)
+    return Conversion(analysis, planned)
+
+
+def require_runnable(planned: Plan) -> None:
+    """Refused naming the first blocking problem, when the plan cannot run."""
+    if planned.blocking:
+        first = planned.blocking[0]
+        more = len(planned.blocking) - 1
+        extra = f" (and {more} more: see uuidpk inspect)" if more else ""
+        raise Refused(f"{first.what} {first.name}: {first.reason}{extra}")
+
+
+def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> str:
+    """The plan as a psql script: one transaction that stops at the first error."""
+    planned = conversion.plan
+    header = [
+        f"uuidpk {__version__}: convert {len(planned.keys)} key(s), "
+        f"{conversion.columns} column(s), to uuid",
+        "run with: psql -d DATABASE -f THIS_FILE",
+    ]
+    header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
+    return script(planned, conn, header)
+
+
+# -- applying and verifying ---------------------------------------------------------------------
+def apply(
+    conn: psycopg.Connection,
+    conversion: Conversion,
+    *,
+    accept_risks: bool = False,
+    dry_run: bool = False,
+    verify: bool = False,
+    say: Say = _quiet,
+) -> Applied:
+    """Run the plan in one transaction, all or nothing, with a fingerprint taken after the
+    plan's locks and before any change. With verify, compare before commit: a difference
+    raises VerificationFailed and rolls everything back. Risks (see Conversion.risks) must be
+    accepted, except for a dry run, which rolls back anyway."""
+    if conversion.is_empty:
+        raise Refused("nothing to convert")
+    risks = conversion.risks
+    if risks and not accept_risks and not dry_run:
+        raise Refused(
+            f"{len(risks)} warning(s): functions that will fail or references without a "
+            "foreign key; accept the risks (--accept-risks), or declare them (--soft-ref)"
+        )
+    spec = fingerprint_spec(
+        conversion.graph, conversion.plan.closures, conversion.plan.text_columns
+    )
+    runs: list[int] = []
+    checked: list[Verification] = []
+
+    def before(conn: psycopg.Connection) -> None:
+        started = time.perf_counter()
+        run = record_fingerprint(conn, spec)
+        runs.append(run.id)
+        say(
+            f"fingerprint run {run.id}: {len(spec.tables)} table(s), "
+            f"{len(spec.foreign_keys)} foreign key(s) in {time.perf_counter() - started:.2f} s"
+        )
+
+    def after(conn: psycopg.Connection) -> None:
+        started = time.perf_counter()
+        outcome = _verify(conn, runs[-1], check_sequences=False)
+        checked.append(outcome)
+        for note in outcome.notes:
+            say(f"note: {note}")
+        if not outcome.ok:
+            for difference in outcome.differences:
+                say(str(difference))
+            raise VerificationFailed(
+                f"{len(outcome.differences)} difference(s) from the fingerprint; "
+                "rolled back, nothing changed"
+            )
+        say(f"verified {outcome.summary()} in {time.perf_counter() - started:.2f} s")
+
+    started = time.perf_counter()
+    timings = apply_offline(
+        conn,
+        conversion.plan,
+        dry_run=dry_run,
+        before=before,
+        after=after if verify else None,
+        progress=say,
+    )
+    return Applied(
+        conversion=conversion,
+        timings=tuple(timings),
+        run_id=None if dry_run or not runs else runs[-1],
+        verification=checked[-1] if checked else None,
+        dry_run=dry_run,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def verify(
+    conn: psycopg.Connection, run_id: int | None = None, *, check_sequences: bool = True
+) -> Verification:
+    """Compare the database with a fingerprint (the latest when run_id is None) and make the
+    checks a DBA would; the outcome lists every difference (empty: nothing was lost)."""
+    return _verify(conn, run_id, check_sequences=check_sequences)
+
+
+def sequences(conn: psycopg.Connection, *, fix: bool = False) -> SequenceReport:
+    """Sequences behind the columns they feed (the next nextval() would collide); with fix,
+    move each past its column's maximum."""
+    positions = tuple(read_sequence_positions(conn))
+    lagging = tuple(p for p in positions if p.lagging)
+    fixes = tuple(fix_sequences(conn, list(lagging))) if fix else ()
+    return SequenceReport(positions, lagging, fixes)
