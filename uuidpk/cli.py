@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
-from . import __version__, pipeline
+from . import __version__, durations, pipeline
+from .advisory import migration_lock
 from .connection import connect, redact
-from .derive import derive_uuid, new_key, read_key
+from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError
 from .graph import split_name
 from .planner import Options
@@ -125,7 +126,8 @@ def conversion_options(func: F) -> F:
         default="10s",
         show_default=True,
         metavar="DURATION",
-        help="Give up (and roll back) when a table's lock cannot be had in this time; 0 waits.",
+        help="Give up (and roll back) when a table's lock cannot be had in this time "
+        "(10s, 500ms, 2min; a bare number is seconds); 0 waits.",
     )(func)
     func = click.option(
         "--order-by",
@@ -151,7 +153,7 @@ def _options(
         mapping_table=mapping_table,
         uuid_version=7 if uuid_version == "v7" else 8,
         order_by=order_by,
-        lock_timeout=lock_timeout,
+        lock_timeout=durations.setting(lock_timeout, "--lock-timeout"),
     )
 
 
@@ -189,6 +191,11 @@ def inspect(
         click.echo(json.dumps(document))
     else:
         click.echo(inspect_text(document), nl=False)
+    stopping = pipeline.blocking_count(document)
+    if stopping:
+        # A CI job gates on this: the plan would be refused as it stands.
+        _say(f"{stopping} blocker(s) or refused key(s): nothing would run (exit 1)")
+        sys.exit(1)
 
 
 def _say_risks(conversion: pipeline.Conversion) -> None:
@@ -273,7 +280,7 @@ def apply(
     """
     selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
-    with connect(dsn) as conn:
+    with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)
         if planned.is_empty:
             _say("nothing to convert")
@@ -311,14 +318,24 @@ def apply(
     type=click.Path(dir_okay=False),
     help="The key used for the conversion (hex). Also UUIDPK_KEY.",
 )
+@click.option(
+    "--uuid",
+    "uuid_version",
+    type=click.Choice(["v8", "v7"]),
+    default="v8",
+    show_default=True,
+    help="The --uuid the conversion used. v7 with --order-by: write each id as ID@TIMESTAMP.",
+)
 @click.argument("old_ids", nargs=-1, required=True)
 @friendly_errors
-def map_ids(root: str, key_file: str | None, old_ids: tuple[str, ...]) -> None:
+def map_ids(root: str, key_file: str | None, uuid_version: str, old_ids: tuple[str, ...]) -> None:
     """Print the UUID each old id became (needs the key the conversion kept).
 
     Example:
 
         uuidpk map --key-file key.hex --table public.order_order 42 43
+
+        uuidpk map --key-file key.hex --uuid v7 --table order_order 42@2024-05-01T10:00:00Z
     """
     key = read_key(key_file)
     if key is None:
@@ -326,7 +343,7 @@ def map_ids(root: str, key_file: str | None, old_ids: tuple[str, ...]) -> None:
     schema, table = split_name(root)
     name = f"{schema or 'public'}.{table}"
     for old in old_ids:
-        click.echo(f"{old}\t{derive_uuid(key, name, old)}")
+        click.echo(f"{old}\t{map_old_id(key, name, old, uuid_version == 'v7')}")
 
 
 @main.command()
@@ -403,3 +420,5 @@ def sequences(dsn: str | None, fix: bool) -> None:
         )
     state = "fixed" if fix else "lagging"
     _say(f"{len(report.lagging)} of {len(report.positions)} sequence-fed column(s) {state}")
+    if report.lagging and not fix:
+        sys.exit(1)  # a CI job gates on this: the next nextval() would collide

@@ -7,6 +7,7 @@ database (rendered by render.py as an inlinable SQL function) and here, for `uui
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -32,6 +33,32 @@ def derive_uuid7(key: bytes, root: str, value: int | str, ms: int) -> uuid.UUID:
     digest = derive_uuid(key, root, value).hex
     # The low 48 bits, as the database's int8send(ms) bytes 3-8 (two's complement).
     return uuid.UUID(f"{ms & 0xFFFF_FFFF_FFFF:012x}" + "7" + digest[13:])
+
+
+def map_old_id(key: bytes, root: str, text: str, time_ordered: bool) -> uuid.UUID:
+    """What `uuidpk map` prints for one old id as the user wrote it. Version 7 alone takes the
+    old id as the millisecond count; with --order-by the row's timestamp is written after an
+    @ (`42@2024-05-01T10:00:00Z`), as the conversion read it from the root table."""
+    value, at, when = text.partition("@")
+    if not time_ordered:
+        if at:
+            raise BadKey(f"{text}: a timestamp only goes with --uuid v7")
+        return derive_uuid(key, root, value)
+    if not at:
+        try:
+            return derive_uuid7(key, root, value, int(value))
+        except ValueError:
+            raise BadKey(f"{text}: with --uuid v7 the old id must be an integer") from None
+    try:
+        stamp = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadKey(f"{text}: write the timestamp as ISO 8601 with a zone") from None
+    if stamp.tzinfo is None:
+        raise BadKey(f"{text}: the timestamp needs a zone (Z or +hh:mm)")
+    # floor(extract(epoch FROM ts) * 1000), as the conversion computes it.
+    delta = stamp - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    ms = (delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds) // 1000
+    return derive_uuid7(key, root, value, ms)
 
 
 def new_key() -> bytes:

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 
 from . import __version__
+from .advisory import migration_lock
 from .catalog import read_catalog
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
@@ -247,6 +248,17 @@ def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
     return document
 
 
+def blocking_count(document: dict[str, Any]) -> int:
+    """How many problems in an inspect document stop a plan (blockers and refused keys)."""
+    problems = [p for key in document["keys"] for p in key["problems"]] + document["problems"]
+    stopping = {
+        (p["what"], p["name"], p["reason"])
+        for p in problems
+        if p["severity"] in ("blocker", "refused")
+    }
+    return len(stopping)
+
+
 def _problem_json(problem: Problem) -> dict[str, str]:
     return {
         "severity": str(problem.severity),
@@ -313,6 +325,18 @@ def apply(
     accepted, except for a dry run, which rolls back anyway."""
     if conversion.is_empty:
         raise Refused("nothing to convert")
+    with migration_lock(conn):
+        return _apply(conn, conversion, accept_risks, dry_run, verify, say)
+
+
+def _apply(
+    conn: psycopg.Connection,
+    conversion: Conversion,
+    accept_risks: bool,
+    dry_run: bool,
+    verify: bool,
+    say: Say,
+) -> Applied:
     risks = conversion.risks
     if risks and not accept_risks and not dry_run:
         raise Refused(
