@@ -23,6 +23,7 @@ from .errors import Refused, UsageProblem, UuidpkError
 from .graph import split_name
 from .planner import Options
 from .report import inspect_text
+from .safe_text import for_terminal
 from .verify import display_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,11 +39,11 @@ def friendly_errors(func: F) -> F:
         except UsageProblem as exc:
             raise click.UsageError(str(exc)) from None
         except UuidpkError as exc:
-            click.echo(f"uuidpk: error: {redact(str(exc))}", err=True)
+            click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
             sys.exit(1)
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            click.echo(f"uuidpk: database error: {redact(first)}", err=True)
+            click.echo(for_terminal(f"uuidpk: database error: {redact(first)}"), err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("uuidpk: interrupted", err=True)
@@ -81,7 +82,9 @@ def _selection(
 
 
 def _say(message: str) -> None:
-    click.echo(f"uuidpk: {message}", err=True)
+    """One line on stderr. Messages carry catalog names, deparsed definitions and server
+    errors, any of which may hold newlines or terminal escapes: all go through for_terminal."""
+    click.echo(for_terminal(f"uuidpk: {message}"), err=True)
 
 
 soft_ref_option = click.option(
@@ -297,7 +300,8 @@ def apply(
         if not yes and not dry_run:
             if not sys.stdin.isatty():
                 raise click.UsageError("not a terminal: pass --yes to apply without asking")
-            click.confirm(f"Convert {planned.summary} in {planned.database}?", abort=True, err=True)
+            question = for_terminal(f"Convert {planned.summary} in {planned.database}?")
+            click.confirm(question, abort=True, err=True)
         result = pipeline.apply(
             conn, planned, accept_risks=True, dry_run=dry_run, verify=verify_first, say=_say
         )
@@ -386,7 +390,7 @@ def verify_command(dsn: str | None, run_id: int | None, fmt: str) -> None:
         _say(f"note: {note}")
     if outcome.ok:
         if fmt == "text":
-            click.echo(f"uuidpk: {outcome.summary()}")
+            click.echo(for_terminal(f"uuidpk: {outcome.summary()}"))
         return
     for difference in outcome.differences:
         _say(str(difference))
@@ -411,7 +415,8 @@ def sequences(dsn: str | None, fix: bool) -> None:
     with connect(dsn) as conn:
         report = pipeline.sequences(conn, fix=fix)
     for p in report.lagging:
-        click.echo(f"{display_name(p.sequence)}\t{p.column_name}\t{p.describe()}")
+        fields = (display_name(p.sequence), p.column_name, p.describe())
+        click.echo("\t".join(map(for_terminal, fields)))
     for done in report.fixes:
         p = done.position
         _say(

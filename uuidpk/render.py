@@ -40,6 +40,7 @@ from .planner import (
     Step,
     WriteMapping,
 )
+from .safe_text import for_comment
 
 
 def template(name: str) -> sql.SQL:
@@ -388,10 +389,10 @@ def as_text(statement: sql.Composable, conn: psycopg.Connection | None) -> str:
 
 def script(plan: Plan, conn: psycopg.Connection | None, header: list[str]) -> str:
     """A psql script: stops at the first error and runs all in one transaction."""
-    out = [f"-- {line}" for line in header]
+    out = [f"-- {for_comment(line)}" for line in header]
     out += ["\\set ON_ERROR_STOP on", "BEGIN;", ""]
     for step, statements in plan_sql(plan):
-        out.append(f"-- {step.name}")
+        out.append(f"-- {for_comment(step.name)}")
         out += [as_text(s, conn) + ";" for s in statements]
         out.append("")
     out.append("COMMIT;")

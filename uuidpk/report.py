@@ -7,6 +7,7 @@ from typing import Any
 
 from .graph import Closure, Graph, Key, Problem, closure_problems, key_problems
 from .model import FK_ACTIONS
+from .safe_text import for_terminal
 
 Node = tuple[int, int]
 
@@ -199,4 +200,5 @@ def inspect_text(document: dict[str, Any]) -> str:
             label = f"{problem['what']} {problem['name']}"
             out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
         out.append("")
-    return "\n".join(out)
+    # Names and reasons come from the catalog: one escaped line each (safe_text).
+    return "\n".join(for_terminal(line) for line in out)
