@@ -11,6 +11,8 @@ from checks import assert_clean_failure, uuidpk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from uuidpk.safe_text import shorten_statement
+
 SPECIALS = "@#?%/:'\" \\"
 
 
@@ -84,3 +86,10 @@ def test_random_passwords_never_reach_stderr(password: str, shape: str) -> None:
     assert_clean_failure(outcome)
     assert "hunter" not in outcome.err and "secret" not in outcome.err, (target, outcome.err)
 
+
+def test_statements_are_cut_between_tokens() -> None:
+    statement = 'ALTER TABLE "App"."Order ""x"" with a long name" ALTER COLUMN "select" TYPE uuid'
+    assert shorten_statement(statement, 40) == "ALTER TABLE …"
+    assert shorten_statement(statement, 50) == statement[: statement.index(" ALTER C")] + " …"
+    assert shorten_statement("SELECT\n   1,\t'a  b'", 40) == "SELECT 1, 'a  b'"
+    assert shorten_statement("x" * 50 + " y", 10) == "x" * 50 + " …"

@@ -13,6 +13,7 @@ from psycopg import sql
 from .errors import MigrationFailed
 from .planner import Plan
 from .render import as_text, plan_sql
+from .safe_text import shorten_statement
 
 Progress = Callable[[str], None]
 Hook = Callable[[psycopg.Connection], None]
@@ -83,5 +84,5 @@ def _describe(
     where = ""
     if statement is not None:
         text = as_text(statement, None)
-        where = f" in: {' '.join(text.split())[:160]}"
+        where = f" in: {shorten_statement(text)}"
     return f"{message}{where}; rolled back, nothing changed"

@@ -49,3 +49,26 @@ def for_comment(text: object) -> str:
 def is_safe(text: str) -> bool:
     """True when for_terminal would leave the text unchanged."""
     return _UNSAFE.search(text) is None
+
+
+# A run of characters without unquoted white space: a keyword, a qualified name with quoted
+# parts ("App"."Order ""x"" y"), a literal with spaces inside.
+_TOKEN = re.compile(r"""(?:"(?:[^"]|"")*"?|'(?:[^']|'')*'?|[^\s"'])+""")
+
+
+def shorten_statement(text: str, limit: int = 160) -> str:
+    """A statement on one line for a message: white space collapsed, and when longer than
+    limit, cut between two tokens (never inside a name or a literal) with an ellipsis. The
+    first token is kept whole, however long."""
+    tokens = _TOKEN.findall(text)
+    line = " ".join(tokens)
+    if len(line) <= limit:
+        return line
+    kept = tokens[:1]
+    length = len(kept[0]) if kept else 0
+    for token in tokens[1:]:
+        if length + 1 + len(token) > limit:
+            break
+        kept.append(token)
+        length += 1 + len(token)
+    return " ".join(kept) + " …"
