@@ -12,7 +12,7 @@ from psycopg import sql
 
 from .errors import MigrationFailed
 from .planner import Plan
-from .render import as_text, plan_sql
+from .render import as_text, executable, plan_sql
 from .safe_text import shorten_statement
 
 Progress = Callable[[str], None]
@@ -54,7 +54,7 @@ def apply_offline(
                     progress(f"{step.name} ({len(statements)} statements)")
                 started = time.perf_counter()
                 for statement in statements:
-                    conn.execute(statement)  # type: ignore[call-overload]
+                    conn.execute(*executable(statement))  # type: ignore[call-overload]
                 timings.append(
                     StepTiming(step.name, time.perf_counter() - started, len(statements))
                 )

@@ -123,11 +123,10 @@ def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
     shapes = [template("derive_function")]
     if op.time_ordered:
         shapes.append(template("derive_function_v7"))
-    # A random key is made inside the server: format() puts it into each CREATE FUNCTION there.
-    key = sql.SQL("%L") if op.key is None else sql.Literal(op.key)
+    # The key is put into each CREATE FUNCTION inside the server, by format() (key_random.sql).
     functions = [
         shape.format(
-            key=key,
+            key=sql.SQL("%L"),
             volatility=volatility,
             root_bytes=text_bytes.format(text=sql.SQL("root")),
             **variant,
@@ -135,14 +134,40 @@ def _(op: CreateKeyFunction) -> Iterator[sql.Composable]:
         for shape in shapes
         for variant in variants
     ]
-    if op.key is not None:
-        yield from functions
-        return
     executes = [
         template("key_random_execute").format(statement=sql.SQL("$f$") + f + sql.SQL("$f$"))
         for f in functions
     ]
-    yield template("key_random").format(statements=sql.SQL("\n").join(executes))
+    if op.key is not None:
+        yield template("hide_parameters")
+        yield template("key_set").format(key=KeyParameter(op.key))
+    yield template("key_random").format(
+        key=template("key_random_value" if op.key is None else "key_kept_value"),
+        statements=sql.SQL("\n").join(executes),
+    )
+
+
+class KeyParameter(sql.Composable):
+    """The kept key's hex digits: a literal wherever the statement is printed or run as it
+    stands (scripts, tests), a bound parameter when apply runs it (executable())."""
+
+    def __init__(self, key: bytes):
+        super().__init__(key.hex())
+
+    def as_bytes(self, context: psycopg.abc.AdaptContext | None = None) -> bytes:
+        return sql.Literal(self._obj).as_bytes(context)
+
+
+def executable(statement: sql.Composable) -> tuple[sql.Composable, list[str] | None]:
+    """A statement and its parameters for conn.execute(): the key goes as a parameter, so it
+    is in no statement text the server logs or shows in pg_stat_activity."""
+    if not isinstance(statement, sql.Composed):
+        return statement, None
+    params = [part._obj for part in statement if isinstance(part, KeyParameter)]
+    if not params:
+        return statement, None
+    parts = [sql.Placeholder() if isinstance(p, KeyParameter) else p for p in statement]
+    return sql.Composed(parts), params
 
 
 @render_op.register
@@ -390,6 +415,8 @@ def as_text(statement: sql.Composable, conn: psycopg.Connection | None) -> str:
 def script(plan: Plan, conn: psycopg.Connection | None, header: list[str]) -> str:
     """A psql script: stops at the first error and runs all in one transaction."""
     out = [f"-- {for_comment(line)}" for line in header]
+    if any(isinstance(op, CreateKeyFunction) and op.key for s in plan.steps for op in s.ops):
+        out.append("-- this script contains the kept derivation key (--key-file): keep it secret")
     out += ["\\set ON_ERROR_STOP on", "BEGIN;", ""]
     for step, statements in plan_sql(plan):
         out.append(f"-- {for_comment(step.name)}")
