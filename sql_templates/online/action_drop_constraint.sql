@@ -1,0 +1,2 @@
+-- Parameters: {name} identifier.
+DROP CONSTRAINT {name}

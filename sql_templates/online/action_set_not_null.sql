@@ -1,0 +1,2 @@
+-- Parameters: {column} identifier.
+ALTER COLUMN {column} SET NOT NULL

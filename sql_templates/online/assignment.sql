@@ -1,0 +1,2 @@
+-- Parameters: {column} identifier, {expression}.
+{column} = {expression}

@@ -1,0 +1,2 @@
+-- Parameters: {table} qualified identifier, {column} identifier.
+ALTER TABLE {table} DROP COLUMN IF EXISTS {column}

@@ -1,0 +1,2 @@
+-- Parameters: {table}, {column} identifier, {name} identifier.
+ALTER TABLE {table} RENAME COLUMN {column} TO {name}

@@ -1,0 +1,2 @@
+-- Parameters: {table}, {name} identifier.
+ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}

@@ -1,0 +1,2 @@
+-- Parameters: {function} qualified name with argument types.
+DROP FUNCTION IF EXISTS {function}

@@ -1,0 +1,2 @@
+-- Parameters: {index} qualified identifier.
+DROP INDEX CONCURRENTLY IF EXISTS {index}

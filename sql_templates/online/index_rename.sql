@@ -1,0 +1,2 @@
+-- Parameters: {index} qualified identifier, {name} identifier.
+ALTER INDEX {index} RENAME TO {name}

@@ -1,0 +1,2 @@
+-- Parameters: none.
+SELECT pg_advisory_unlock(1969843793, 1)

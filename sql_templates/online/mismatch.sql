@@ -1,0 +1,2 @@
+-- Parameters: {shadow} identifier, {expression}.
+t.{shadow} IS DISTINCT FROM {expression}
