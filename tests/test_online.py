@@ -31,10 +31,11 @@ from checks import (
 )
 from psycopg import sql
 
-from uuidpk import derive_uuid
-from uuidpk.errors import Busy, Refused
-from uuidpk.online import Settings, abort, apply_online, read_and_plan, status
-from uuidpk.planner import Options
+import uuidpk as uuidpk_api
+from uuidpk import Options, Selection, derive_uuid
+from uuidpk.advisory import LOCK_CLASS, MIGRATION_LOCK, Busy
+from uuidpk.errors import Refused
+from uuidpk.online import Settings, abort, status
 from uuidpk.planning.online import Phase, fit_name
 
 KEY = bytes(range(1, 33))
@@ -42,12 +43,9 @@ SHOP = ["order_order"]
 
 
 def run_online(dsn: str, tables: list[str] = SHOP, **settings: Any) -> Any:
-    options = Options(key=KEY)
     with connect(dsn) as conn:
-        return apply_online(
-            conn,
-            lambda: read_and_plan(conn, tables, False, options),
-            Settings(key=KEY, **settings),
+        return uuidpk_api.apply_online(
+            conn, Selection(tuple(tables)), Options(key=KEY), Settings(**settings)
         )
 
 
@@ -252,8 +250,7 @@ def test_concurrent_writer_loses_nothing(
 CHILD = """
 import json, os, signal, sys
 import psycopg
-from uuidpk.online import Settings, apply_online, read_and_plan
-from uuidpk.planner import Options
+from uuidpk import Options, OnlineSettings, Selection, apply_online
 args = json.loads(sys.argv[1])
 key = bytes.fromhex(args["key"])
 seen = {"batch": 0}
@@ -267,8 +264,9 @@ def progress(event):
 with psycopg.connect(args["dsn"], autocommit=True, application_name="uuidpk-child") as conn:
     apply_online(
         conn,
-        lambda: read_and_plan(conn, ["order_order"], False, Options(key=key)),
-        Settings(key=key, batch_size=args["batch_size"], progress=progress),
+        Selection(("order_order",)),
+        Options(key=key),
+        OnlineSettings(batch_size=args["batch_size"], progress=progress),
     )
 """
 
@@ -490,8 +488,8 @@ def test_abort_after_cutover_says_what_it_would_take(
 def test_one_migration_at_a_time(pg: pgutil.PgCluster, request: pytest.FixtureRequest) -> None:
     dsn = shop_copy(pg, request)
     with connect(dsn) as holder:
-        holder.execute("SELECT pg_advisory_lock(1969843793, 1)")
-        with pytest.raises(Busy, match="another uuidpk online migration"):
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_CLASS, MIGRATION_LOCK])
+        with pytest.raises(Busy, match="another uuidpk migration"):
             run_online(dsn)
 
 
@@ -501,8 +499,7 @@ def test_a_running_migration_of_other_tables_is_named(
     dsn = shop_copy(pg, request)
     run_online(dsn, until=Phase.EXPAND)
     with connect(dsn) as conn, pytest.raises(Refused, match=r"public\.order_order is in progress"):
-        apply_online(conn, lambda: read_and_plan(conn, ["giftcard_giftcard"], False, Options()),
-                     Settings(), asked=["public.giftcard_giftcard"])  # fmt: skip
+        uuidpk_api.apply_online(conn, Selection(("giftcard_giftcard",)))
 
 
 # -- the key ------------------------------------------------------------------------------------

@@ -11,6 +11,13 @@ The Python API (the command line is a thin layer over it):
         print(uuidpk.render_script(conn, conversion))       # what `uuidpk generate` prints
         applied = uuidpk.apply(conn, conversion, accept_risks=True)
         outcome = uuidpk.verify(conn, applied.run_id)       # outcome.ok, outcome.differences
+
+    Online (the application keeps writing; run again to resume after any interruption):
+
+        uuidpk.apply_online(conn, selection, uuidpk.Options(key=key),
+                            uuidpk.OnlineSettings(until=uuidpk.Phase.PREPARE))
+        uuidpk.online_status(conn)                          # phase, per-table backfill
+        uuidpk.abort_online(conn)                           # before the cutover: undo it all
 """
 
 __version__ = "0.1.0"
@@ -26,21 +33,30 @@ from .errors import (
     UuidpkError,
     VerificationFailed,
 )
+from .online import Event as OnlineEvent
+from .online import Outcome as OnlineOutcome
+from .online import Settings as OnlineSettings
+from .online import Status as OnlineStatus
 from .pipeline import (
     Analysis,
     Applied,
     Conversion,
     Selection,
     SequenceReport,
+    abort_online,
     analyse,
     apply,
+    apply_online,
     inspect,
+    online_status,
     plan,
+    plan_online,
     render_script,
     sequences,
     verify,
 )
 from .planner import Options
+from .planning.online import OnlinePlan, Phase
 
 __all__ = [
     "Analysis",
@@ -48,7 +64,13 @@ __all__ = [
     "ConnectionFailed",
     "Conversion",
     "MigrationFailed",
+    "OnlineEvent",
+    "OnlineOutcome",
+    "OnlinePlan",
+    "OnlineSettings",
+    "OnlineStatus",
     "Options",
+    "Phase",
     "Refused",
     "Selection",
     "SequenceReport",
@@ -57,12 +79,16 @@ __all__ = [
     "UuidpkError",
     "VerificationFailed",
     "__version__",
+    "abort_online",
     "analyse",
     "apply",
+    "apply_online",
     "connect",
     "derive_uuid",
     "inspect",
+    "online_status",
     "plan",
+    "plan_online",
     "render_script",
     "sequences",
     "verify",

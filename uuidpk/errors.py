@@ -31,7 +31,3 @@ class VerificationFailed(UuidpkError):
 
 class BadKey(UuidpkError):
     """A derivation key given by the user is unusable."""
-
-
-class Busy(UuidpkError):
-    """Another online migration holds this database (one at a time per database)."""

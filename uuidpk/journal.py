@@ -4,7 +4,8 @@ A migration row with what was asked (never the key), every step as it was render
 migration started (a resumed run runs these, not a new plan: the catalog by then holds shadows
 and triggers), each step's completion, and per backfill its bound and high-water mark. Steps
 that run in a transaction are marked done inside it; a backfill batch writes its mark inside its
-own transaction. One migration at a time per database: a session advisory lock.
+own transaction. One migration at a time per database: advisory.migration_lock, held by the
+run for its whole length.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from . import templates
-from .errors import Busy
 from .planning.online import OnlinePlan, OnlineStep
 
 RUNNING, DONE, ABORTED = "running", "done", "aborted"
@@ -56,21 +56,6 @@ class Backfill:
 
 def _sql(name: str) -> Any:
     return templates.statement(f"online/{name}.sql")
-
-
-def lock(conn: psycopg.Connection) -> None:
-    """Take the database's online-migration lock for this session, or Busy."""
-    row = conn.execute(_sql("journal_lock")).fetchone()
-    if not row or not row[0]:
-        raise Busy(
-            "another uuidpk online migration is running on this database; "
-            "wait for it, or see `uuidpk status`"
-        )
-
-
-def unlock(conn: psycopg.Connection) -> None:
-    if not conn.closed:
-        conn.execute(_sql("journal_unlock"))
 
 
 def ensure_tables(conn: psycopg.Connection) -> None:

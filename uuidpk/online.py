@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg import sql
 
 from . import journal, templates
-from .catalog import read_catalog
+from .advisory import migration_lock
 from .errors import BadKey, MigrationFailed, Refused
-from .graph import Graph
 from .journal import Migration
-from .planner import Options
-from .planning.online import IndexShape, Kind, OnlinePlan, OnlineStep, Phase, plan_online
+from .planning.online import IndexShape, Kind, OnlinePlan, OnlineStep, Phase
 
 PHASES = tuple(Phase)
 
@@ -82,29 +81,29 @@ def apply_online(
     conn: psycopg.Connection,
     plan_for: Callable[[], OnlinePlan],
     settings: Settings,
-    asked: Sequence[str] | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> Outcome | None:
-    """Start a migration (plan_for() is called only when none is running) or continue the
-    running one, up to settings.until. None when there is nothing to convert. `asked`: the
-    tables the user named, checked against a running migration's."""
-    journal.lock(conn)
-    try:
+    """Start a migration (plan_for() is called only when none is running, under the migration
+    lock) or continue the running one, up to settings.until. None when there is nothing to
+    convert. `selection`: what the user asked for, stored with a new migration; a running
+    migration started for another selection is named instead of continued."""
+    with migration_lock(conn):
         journal.ensure_tables(conn)
         migration = journal.current(conn)
         if migration is None:
             plan = plan_for()
             if not plan.steps:
                 return None
+            if selection is not None:
+                plan = replace(plan, options={**plan.options, "selection": dict(selection)})
             migration = journal.start(conn, plan)
-        elif asked is not None and sorted(asked) != migration.options.get("keys"):
+        elif selection is not None and migration.options.get("selection") != dict(selection):
             keys = ", ".join(migration.options.get("keys", []))
             raise Refused(
-                f"an online migration of {keys} is in progress: run the same command to "
-                "continue it, or `uuidpk abort` it"
+                f"an online migration of {keys} is in progress: run the command that started "
+                "it to continue it, or `uuidpk abort` it"
             )
         return _run(conn, migration, settings)
-    finally:
-        journal.unlock(conn)
 
 
 def _run(conn: psycopg.Connection, migration: Migration, settings: Settings) -> Outcome:
@@ -431,8 +430,7 @@ def abort(conn: psycopg.Connection, settings: Settings | None = None) -> int:
     constraint and column it added, in reverse order; the journal keeps it as aborted.
     Returns the migration's id. After the cutover, Refused saying what going back takes."""
     settings = settings or Settings()
-    journal.lock(conn)
-    try:
+    with migration_lock(conn):
         migration = journal.current(conn)
         if migration is None:
             raise Refused("no online migration is in progress")
@@ -449,8 +447,6 @@ def abort(conn: psycopg.Connection, settings: Settings | None = None) -> int:
         with conn.transaction():
             journal.finish(conn, migration.id, journal.ABORTED)
         return migration.id
-    finally:
-        journal.unlock(conn)
 
 
 def _undo(conn: psycopg.Connection, step: OnlineStep, statement: str, settings: Settings) -> None:
@@ -482,19 +478,3 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
             predicate,
         )
     return shapes
-
-
-def read_and_plan(
-    conn: psycopg.Connection, tables: Sequence[str], all_tables: bool, options: Options
-) -> OnlinePlan:
-    """Read the catalog and plan the online conversion of the named tables' keys (or all)."""
-    catalog = read_catalog(conn)
-    graph = Graph(catalog)
-    keys = graph.all_keys() if all_tables else [graph.key_of(graph.find_table(t)) for t in tables]
-    options = replace(
-        options,
-        native_uuidv7=catalog.server.has_uuidv7,
-        utf8=catalog.server.encoding == "UTF8",
-    )
-    oids = [i.oid for i in catalog.indexes]
-    return plan_online(graph, keys, options, read_index_shapes(conn, oids))

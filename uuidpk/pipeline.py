@@ -29,7 +29,16 @@ from .executor import StepTiming, apply_offline
 from .functions import Function, read_functions
 from .graph import WARNING, Closure, Graph, Key, Problem, SoftEdge
 from .model import Catalog
+from .online import Outcome as OnlineOutcome
+from .online import Settings as OnlineSettings
+from .online import Status as OnlineStatus
+from .online import abort as abort_running
+from .online import apply_online as run_online
+from .online import read_index_shapes
+from .online import status as read_online_status
 from .planner import GenericReference, Options, Plan, closures_for, plan_conversion
+from .planning.online import OnlinePlan
+from .planning.online import plan_online as online_order
 from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
@@ -407,3 +416,71 @@ def sequences(conn: psycopg.Connection, *, fix: bool = False) -> SequenceReport:
     lagging = tuple(p for p in positions if p.lagging)
     fixes = tuple(fix_sequences(conn, list(lagging))) if fix else ()
     return SequenceReport(positions, lagging, fixes)
+
+
+# -- online ---------------------------------------------------------------------------------------
+def plan_online(
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    *,
+    accept_risks: bool = False,
+) -> OnlinePlan:
+    """The online plan for a selection: what the offline plan refuses, it refuses too (and the
+    same risks must be accepted); what online mode cannot do yet, Refused with one line."""
+    options = options or Options()
+    conversion = plan(conn, selection, options)
+    if conversion.is_empty:
+        return OnlinePlan(())
+    if conversion.risks and not accept_risks:
+        raise Refused(
+            f"{len(conversion.risks)} warning(s): functions that will fail or references "
+            "without a foreign key; accept the risks (--accept-risks), or declare them (--soft-ref)"
+        )
+    catalog = conversion.analysis.catalog
+    options = replace(
+        options,
+        native_uuidv7=catalog.server.has_uuidv7,
+        utf8=catalog.server.encoding == "UTF8",
+        generic=conversion.analysis.generic,
+    )
+    shapes = read_index_shapes(conn, [i.oid for i in catalog.indexes])
+    return online_order(conversion.graph, list(conversion.plan.keys), options, shapes)
+
+
+def apply_online(
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    settings: OnlineSettings | None = None,
+    *,
+    accept_risks: bool = False,
+) -> OnlineOutcome | None:
+    """Start an online conversion, or continue the one running (the same selection), up to
+    settings.until; None when there is nothing to convert. The application keeps reading and
+    writing; the keys change type at the cutover. A second run while one is going: Busy."""
+    selection.require()
+    options = options or Options()
+    settings = replace(settings or OnlineSettings(), key=options.key)
+    asked = {
+        "tables": list(selection.tables),
+        "all": selection.all_tables,
+        "soft_refs": list(selection.soft_refs),
+    }
+    return run_online(
+        conn,
+        lambda: plan_online(conn, selection, options, accept_risks=accept_risks),
+        settings,
+        asked,
+    )
+
+
+def online_status(conn: psycopg.Connection) -> OnlineStatus | None:
+    """Where the latest online conversion stands (phase, per-table backfill), or None."""
+    return read_online_status(conn)
+
+
+def abort_online(conn: psycopg.Connection, settings: OnlineSettings | None = None) -> int:
+    """Before the cutover: remove everything the running online conversion added. After it:
+    Refused, saying what going back would take."""
+    return abort_running(conn, settings)

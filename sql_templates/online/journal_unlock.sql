@@ -1,2 +1,0 @@
--- Parameters: none.
-SELECT pg_advisory_unlock(1969843793, 1)
