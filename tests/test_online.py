@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from checks import (
     REPO,
+    assert_clean_failure,
     assert_ok,
     clone,
     connect,
@@ -568,3 +569,46 @@ def test_fit_name_shortens_and_avoids_taken_names() -> None:
     long = fit_name("x" * 70, set(), "seed")
     assert len(long.encode()) <= 63
     assert fit_name("é" * 40, set(), "s").encode().decode()  # never cuts a character in two
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_apply_online_on_the_command_line_stops_and_continues(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    dsn = shop_copy(pg, request)
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    args = ["apply", "--dsn", dsn, "--table", "order_order", "--online", "--yes"]
+    first = assert_ok(uuidpk(*args, "--key-file", str(key_file), "--until", "backfill"))
+    assert "stopped after backfill" in first.err
+    assert "backfill public.order_orderline: " in first.err  # per-table rows, rate
+    second = assert_ok(uuidpk(*args, "--key-file", str(key_file), "--batch-size", "100"))
+    assert "online conversion 1 done; the cutover held its locks" in second.err
+    # As after an offline apply: the key is uuid now.
+    assert "already uuid" in assert_clean_failure(uuidpk(*args))
+    with connect(dsn) as conn:
+        assert leftovers(conn) == []
+
+
+def test_online_only_flags_need_online(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    dsn = shop_copy(pg, request)
+    outcome = uuidpk("apply", "--dsn", dsn, "--table", "order_order", "--until", "prepare")
+    assert "need --online" in assert_clean_failure(outcome, 2)
+    outcome = uuidpk("apply", "--dsn", dsn, "--table", "order_order", "--online", "--dry-run")
+    assert "cannot be combined" in assert_clean_failure(outcome, 2)
+
+
+def test_online_refuses_what_it_cannot_do_yet_in_one_line(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    dsn = shop_copy(pg, request)
+    outcome = uuidpk(
+        "apply", "--dsn", dsn, "--table", "order_order", "--online", "--yes", "--mapping-table"
+    )
+    assert "online mode does not write mapping tables yet" in assert_clean_failure(outcome)
+    with connect(dsn) as conn:
+        assert status(conn) is None or status(conn).state != "running"  # type: ignore[union-attr]

@@ -21,7 +21,10 @@ from .connection import connect, redact
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError
 from .graph import split_name
+from .online import Settings as OnlineSettings
 from .planner import Options
+from .planning.online import Phase
+from .progress import OnlineProgress
 from .report import inspect_text
 from .safe_text import for_terminal
 from .verify import display_name
@@ -136,6 +139,47 @@ def conversion_options(func: F) -> F:
         "--order-by",
         metavar="COLUMN",
         help="With --uuid v7: the root tables' creation timestamp column (else old id order).",
+    )(func)
+    return func
+
+
+def online_options(func: F) -> F:
+    func = click.option(
+        "--online",
+        is_flag=True,
+        help="Convert while the application keeps writing: expand, backfill, prepare, cutover "
+        "(one short lock), contract. Resumable: run the same command again.",
+    )(func)
+    func = click.option(
+        "--until",
+        type=click.Choice([str(p) for p in Phase]),
+        help="With --online: stop after this phase (e.g. prepare, to time the cutover).",
+    )(func)
+    func = click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        help="With --online: rows per backfill batch (default: sized to take about 100 ms).",
+    )(func)
+    func = click.option(
+        "--pause",
+        default="0s",
+        show_default=True,
+        metavar="DURATION",
+        help="With --online: wait this long between backfill batches.",
+    )(func)
+    func = click.option(
+        "--max-rate",
+        type=click.FloatRange(min=1),
+        metavar="ROWS",
+        help="With --online: backfill at most this many rows per second.",
+    )(func)
+    func = click.option(
+        "--cutover-timeout",
+        default="60s",
+        show_default=True,
+        metavar="DURATION",
+        help="With --online: give up taking a step's locks (retried with short lock timeouts) "
+        "after this long.",
     )(func)
     return func
 
@@ -261,6 +305,7 @@ def generate(
     help="Go on despite functions that will fail and soft references left as they are.",
 )
 @soft_ref_option
+@online_options
 @friendly_errors
 def apply(
     dsn: str | None,
@@ -271,18 +316,42 @@ def apply(
     verify_first: bool,
     accept_risks: bool,
     soft_refs: tuple[str, ...],
+    online: bool,
+    until: str | None,
+    batch_size: int | None,
+    pause: str,
+    max_rate: float | None,
+    cutover_timeout: str,
     **conversion: Any,
 ) -> None:
-    """Convert the keys in one transaction: all of it happens, or none of it.
+    """Convert the keys in one transaction: all of it happens, or none of it. With --online,
+    in phases while the application keeps writing; run the same command again to continue.
 
     Example:
 
         uuidpk apply --dsn postgresql:///shop --table order_order --yes
 
         uuidpk apply --dsn postgresql:///shop --all --dry-run
+
+        uuidpk apply --dsn postgresql:///shop --table order_order --online --until prepare --yes
     """
     selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
+    if online:
+        if dry_run or verify_first:
+            raise click.UsageError("--online cannot be combined with --dry-run or --verify")
+        settings = OnlineSettings(
+            until=Phase(until) if until else None,
+            batch_size=batch_size,
+            pause=durations.milliseconds(pause, "--pause") / 1000,
+            max_rate=max_rate,
+            cutover_timeout=durations.milliseconds(cutover_timeout, "--cutover-timeout") / 1000,
+            progress=OnlineProgress(sys.stderr.isatty()),
+        )
+        _apply_online(dsn, selection, options, settings, yes=yes, accept_risks=accept_risks)
+        return
+    if until or batch_size or max_rate:
+        raise click.UsageError("--until, --batch-size and --max-rate need --online")
     with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)
         if planned.is_empty:
@@ -307,6 +376,36 @@ def apply(
         )
     verb = "dry run: would convert" if dry_run else "converted"
     _say(f"{verb} {planned.summary} in {result.step_seconds:.2f} s")
+
+
+def _apply_online(
+    dsn: str | None,
+    selection: pipeline.Selection,
+    options: Options,
+    settings: OnlineSettings,
+    *,
+    yes: bool,
+    accept_risks: bool,
+) -> None:
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("not a terminal: pass --yes to apply without asking")
+        click.confirm("Convert online (or continue the conversion running)?", abort=True, err=True)
+    with connect(dsn) as conn:
+        outcome = pipeline.apply_online(
+            conn, selection, options, settings, accept_risks=accept_risks
+        )
+    if outcome is None:
+        _say("nothing to convert")
+    elif outcome.finished:
+        held = outcome.cutover_lock_seconds
+        extra = f"; the cutover held its locks {held * 1000:.0f} ms" if held is not None else ""
+        _say(f"online conversion {outcome.migration} done{extra}")
+    else:
+        _say(
+            f"stopped after {outcome.stopped_after}: run the same command again to continue "
+            "(uuidpk status shows where it stands)"
+        )
 
 
 @main.command("map")
