@@ -37,7 +37,8 @@ from uuidpk import Options, Selection, derive_uuid
 from uuidpk.advisory import LOCK_CLASS, MIGRATION_LOCK, Busy
 from uuidpk.errors import Refused
 from uuidpk.online import Settings, abort, status
-from uuidpk.planning.online import Phase, fit_name
+from uuidpk.planning.online import Phase
+from uuidpk.planning.shadows import fit_name, rename_columns
 
 KEY = bytes(range(1, 33))
 SHOP = ["order_order"]
@@ -612,3 +613,30 @@ def test_online_refuses_what_it_cannot_do_yet_in_one_line(
     assert "online mode does not write mapping tables yet" in assert_clean_failure(outcome)
     with connect(dsn) as conn:
         assert status(conn) is None or status(conn).state != "running"  # type: ignore[union-attr]
+
+
+# -- the corpora -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("corpus", pgutil.CORPUS_NAMES)
+def test_online_all_ends_as_offline_all_on_every_corpus(
+    corpus_dsn_factory: Any, corpus: str, tmp_path: Path
+) -> None:
+    online, offline = corpus_dsn_factory(corpus), corpus_dsn_factory(corpus)
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    common = ["--all", "--yes", "--accept-risks", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
+    with connect(online) as a, connect(offline) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        assert rows_by_value(a) == rows_by_value(b)
+
+
+def test_rename_columns_touches_only_column_references() -> None:
+    renames = {"parent_id": "parent_id_uuidpk", "Odd Name": "odd"}
+    assert rename_columns("(parent_id IS NULL)", renames) == '("parent_id_uuidpk" IS NULL)'
+    kept = "((kind = 'parent_id'::text) AND t.parent_id AND parent_id(1) AND x::parent_id)"
+    assert rename_columns(kept, renames) == kept
+    assert rename_columns('("Odd Name" > 0)', renames) == '("odd" > 0)'

@@ -322,6 +322,8 @@ def _batch(
 ) -> None:
     """One batch and its bookkeeping, in the caller's transaction."""
     began = time.perf_counter()
+    if step.replica:
+        conn.execute(templates.statement("online/set_replica.sql"))
     row = conn.execute(statement, {"after": after, "bound": bound, "size": size}).fetchone()
     assert row is not None
     high_water, rows = row[0], int(row[1])
@@ -466,7 +468,7 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
         templates.statement("online/index_shapes.sql"), {"oids": list(oids)}
     ).fetchall()
     shapes = {}
-    for oid, method, key_count, columns, opclasses, collations, options, predicate in rows:
+    for oid, method, key_count, columns, opclasses, collations, options, predicate, exprs in rows:
         shapes[int(oid)] = IndexShape(
             int(oid),
             method,
@@ -476,5 +478,30 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
             tuple(c or "" for c in collations[:key_count]),
             tuple(options[:key_count]),
             predicate,
+            tuple(e or "" for e in exprs),
         )
     return shapes
+
+
+def read_update_triggers(
+    conn: psycopg.Connection, table_oids: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """Per table, the (name, tgenabled) of triggers a backfill UPDATE would fire."""
+    rows = conn.execute(
+        templates.statement("online/update_triggers.sql"), {"tables": list(table_oids)}
+    ).fetchall()
+    found: dict[int, list[tuple[str, str]]] = {}
+    for table_oid, name, enabled in rows:
+        found.setdefault(int(table_oid), []).append((name, enabled))
+    return found
+
+
+def may_set_replica(conn: psycopg.Connection) -> bool:
+    """Whether this role may SET session_replication_role (superuser; 15+: a granted SET)."""
+    row = conn.execute(templates.statement("online/may_set_replica.sql")).fetchone()
+    if row and row[0]:
+        return True
+    if conn.info.server_version >= 150000:
+        row = conn.execute(templates.statement("online/may_set_replica_15.sql")).fetchone()
+        return bool(row and row[0])
+    return False

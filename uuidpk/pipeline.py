@@ -34,7 +34,7 @@ from .online import Settings as OnlineSettings
 from .online import Status as OnlineStatus
 from .online import abort as abort_running
 from .online import apply_online as run_online
-from .online import read_index_shapes
+from .online import may_set_replica, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
 from .planner import GenericReference, Options, Plan, closures_for, plan_conversion
 from .planning.online import OnlinePlan
@@ -445,7 +445,27 @@ def plan_online(
         generic=conversion.analysis.generic,
     )
     shapes = read_index_shapes(conn, [i.oid for i in catalog.indexes])
-    return online_order(conversion.graph, list(conversion.plan.keys), options, shapes)
+    tables = sorted({t for c in conversion.plan.closures for t in c.tables})
+    triggers = read_update_triggers(conn, tables)
+    for table_oid, found in triggers.items():
+        name = catalog.table(table_oid).qname
+        always = [t for t, enabled in found if enabled == "A"]
+        if always:
+            raise Refused(
+                f"trigger {always[0]} on {name} is ENABLE ALWAYS: the online backfill's UPDATEs "
+                "would fire it; use offline"
+            )
+    if triggers and not may_set_replica(conn):
+        table_oid, found = next(iter(triggers.items()))
+        raise Refused(
+            f"trigger {found[0][0]} on {catalog.table(table_oid).qname} would fire on every "
+            "backfilled row; the backfill skips such triggers with session_replication_role, "
+            "which needs a superuser or (PostgreSQL 15+) GRANT SET ON PARAMETER "
+            "session_replication_role"
+        )
+    return online_order(
+        conversion.graph, list(conversion.plan.keys), options, shapes, frozenset(triggers)
+    )
 
 
 def apply_online(

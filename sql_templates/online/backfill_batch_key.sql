@@ -11,4 +11,5 @@ WITH batch AS (
                         ORDER BY s.{key} LIMIT %(size)s)
     RETURNING t.{key}
 )
-SELECT max({key})::text AS high_water, count(*) AS rows FROM batch
+SELECT (SELECT b.{key}::text FROM batch AS b ORDER BY b.{key} DESC LIMIT 1) AS high_water,
+       (SELECT count(*) FROM batch) AS rows

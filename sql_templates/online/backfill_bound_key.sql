@@ -1,4 +1,5 @@
 -- The backfill's end, read after the fill trigger exists: every row with a larger key was
 -- written with the trigger in place, so the backfill terminates under constant inserts.
--- Parameters: {table}, {key} identifier. Columns: bound text (NULL: empty table).
-SELECT max({key})::text AS bound FROM {table}
+-- ORDER BY ... LIMIT 1 rather than max(): any btree-ordered key works (uuid has no max()).
+-- Parameters: {table}, {key} identifier. Columns: bound text (no row: empty table).
+SELECT {key}::text AS bound FROM {table} ORDER BY {key} DESC LIMIT 1
