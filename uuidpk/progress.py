@@ -1,5 +1,6 @@
 """Online progress for people: one line per step, per table rows, rate and ETA while the
-backfill runs. On a terminal the backfill line is rewritten in place; otherwise plain lines, at
+backfill runs. Every line goes through safe_text.for_terminal (names are catalog text). On a
+terminal the backfill line is rewritten in place; otherwise plain lines, at
 most one every few seconds per table (logs of long runs stay readable)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import time
 from typing import TextIO
 
 from .online import Event
+from .safe_text import for_terminal
 
 
 def describe(event: Event) -> str:
@@ -43,7 +45,7 @@ class OnlineProgress:
         self._open = False  # a rewritten line is on screen
 
     def __call__(self, event: Event) -> None:
-        line = f"uuidpk: {describe(event)}"
+        line = for_terminal(f"uuidpk: {describe(event)}")
         if event.kind == "batch":
             if self.tty:
                 self.out.write("\r" + line + "\033[K")

@@ -179,7 +179,11 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         text(migrate_template("create_schema")),
         text(template("key_table_create")),
         text(template("key_table_revoke")),
-        text(template("key_insert" if options.key is not None else "key_insert_random")),
+        *(
+            [text(migrate_template("hide_parameters")), text(template("key_insert"))]
+            if options.key is not None
+            else [text(template("key_insert_random"))]
+        ),
         *derive_function_statements(options),
         *(text(template("function_revoke").format(function=sql.SQL(n))) for n in names),
     ]
