@@ -35,6 +35,7 @@ from ..model import QualifiedName
 from ..planner import (
     Options,
     _drop_dependents,
+    _key_roots,
     _restore_dependents,
     plan_conversion,
     require_runnable,
@@ -552,22 +553,30 @@ def _contract(layout: Layout) -> Iterable[OnlineStep]:
     graph = layout.graph
     catalog = graph.catalog
     nodes = layout.nodes
-    roots = {c.root for c in nodes.values()}
-    # A sequence another column still draws from must not go with the old column it belongs to.
-    disown: dict[int, list[str]] = {}
+    kept = set(_key_roots(graph, list({id(c): c for c in nodes.values()}.values())))
+    if not layout.options.keep_old_id:
+        kept = set()
+    # A sequence another column still draws from must not go with the old column it belongs
+    # to; one that served only converted columns goes with its column, or, when the column is
+    # kept (--keep-old-id), on its own, as offline.
+    before: dict[int, list[str]] = {}
     for seq in catalog.sequences:
         if seq.owner is None or seq.is_identity or graph.canon(seq.owner) not in nodes:
             continue
         if any(graph.canon(u) not in nodes for u in seq.used_by):
-            disown.setdefault(seq.owner[0], []).append(
-                text(migrate_template("sequence_owned_by_none").format(sequence=ident(seq.qname)))
-            )
+            shape = migrate_template("sequence_owned_by_none")
+        elif graph.canon(seq.owner) in kept:
+            shape = migrate_template("drop_sequence")
+        else:
+            continue
+        before.setdefault(seq.owner[0], []).append(text(shape.format(sequence=ident(seq.qname))))
     for table_oid in layout.tables:
         table = ident(layout.qname(table_oid))
-        statements = list(disown.get(table_oid, []))
+        statements = list(before.get(table_oid, []))
         for p in layout.columns[table_oid]:
             old = sql.Identifier(p.old_name)
-            if layout.options.keep_old_id and p.node in roots and graph.primary_key(table_oid):
+            if p.node in kept:
+                assert layout.options.keep_old_id is not None
                 statements.append(
                     text(
                         template("column_rename").format(
