@@ -172,14 +172,16 @@ def test_new_rows_get_uuids_after_cutover_and_relations_hold(
 
 class Writer(threading.Thread):
     """An application: each transaction inserts an order, a line with the id INSERT ... RETURNING
-    gave, updates another order. Like any application across a key type change it must not
-    keep server-side prepared statements (prepare_threshold=None): their result type changes."""
+    gave, updates another order, and every third one moves the previous line to the new order
+    (an UPDATE of a foreign key column, which the fill trigger must follow). Like any
+    application across a key type change it keeps no server-side prepared statements
+    (prepare_threshold=None): their result type changes at the cutover."""
 
     def __init__(self, dsn: str) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
         self.stop = threading.Event()
-        self.committed: list[str] = []
+        self.lines: dict[str, str] = {}  # sku -> order number, as committed
         self.failures: list[str] = []
         self.longest = 0.0
 
@@ -188,7 +190,8 @@ class Writer(threading.Thread):
             n = 0
             while not self.stop.is_set():
                 n += 1
-                number = f"W-{n:06d}"
+                number, sku = f"W-{n:06d}", f"WSKU-{n}"
+                moved = f"WSKU-{n - 1}" if n % 3 == 0 and f"WSKU-{n - 1}" in self.lines else None
                 began = time.perf_counter()
                 try:
                     with conn.transaction():
@@ -201,13 +204,20 @@ class Writer(threading.Thread):
                         conn.execute(
                             "INSERT INTO order_orderline (order_id, sku, quantity, unit_price) "
                             "VALUES (%s, %s, 1, 1)",
-                            [row[0], f"SKU-{n}"],
+                            [row[0], sku],
                         )
                         conn.execute(
                             "UPDATE order_order SET status = 'seen' WHERE number = "
                             "(SELECT min(number) FROM order_order WHERE status = 'new')"
                         )
-                    self.committed.append(number)
+                        if moved:
+                            conn.execute(
+                                "UPDATE order_orderline SET order_id = %s WHERE sku = %s",
+                                [row[0], moved],
+                            )
+                    self.lines[sku] = number
+                    if moved:
+                        self.lines[moved] = number
                 except psycopg.Error as exc:
                     self.failures.append(f"{number}: {exc}")
                 self.longest = max(self.longest, time.perf_counter() - began)
@@ -229,16 +239,15 @@ def test_concurrent_writer_loses_nothing(
         writer.join(10)
     assert outcome.finished
     assert writer.failures == []
-    assert len(writer.committed) > 20
+    assert len(writer.lines) > 20
     with connect(dsn) as conn:
         found = dict(
             conn.execute(
-                "SELECT o.number, count(l.id) FROM order_order o "
-                "LEFT JOIN order_orderline l ON l.order_id = o.id "
-                "WHERE o.number LIKE 'W-%%' GROUP BY o.number"
+                "SELECT l.sku, o.number FROM order_orderline l "
+                "JOIN order_order o ON o.id = l.order_id WHERE l.sku LIKE 'WSKU-%%'"
             ).fetchall()
         )
-        assert found == {number: 1 for number in writer.committed}
+        assert found == writer.lines
         assert leftovers(conn) == []
         orphans = conn.execute(
             "SELECT count(*) FROM order_orderline l "
