@@ -66,7 +66,7 @@ def ensure_tables(conn: psycopg.Connection) -> None:
 
 
 def _exists(conn: psycopg.Connection) -> bool:
-    row = conn.execute("SELECT to_regclass('uuidpk.online_migration') IS NOT NULL").fetchone()
+    row = conn.execute(_sql("journal_exists")).fetchone()
     return bool(row and row[0])
 
 
@@ -88,11 +88,7 @@ def last(conn: psycopg.Connection) -> Migration | None:
 
 def _read(conn: psycopg.Connection, migration_id: int) -> Migration:
     with conn.cursor(row_factory=dict_row) as cur:
-        head = cur.execute(
-            "SELECT id, started_at, finished_at, state, options FROM uuidpk.online_migration "
-            "WHERE id = %s",
-            (migration_id,),
-        ).fetchone()
+        head = cur.execute(_sql("journal_migration"), {"migration": migration_id}).fetchone()
         assert head is not None
         rows = cur.execute(_sql("journal_steps"), {"migration": migration_id}).fetchall()
     steps = tuple(OnlineStep.from_json(r["spec"]) for r in rows)

@@ -218,8 +218,9 @@ def with_lock_retries(
         try:
             with conn.transaction():
                 conn.execute(
-                    sql.SQL("SET LOCAL lock_timeout = {}").format(
-                        sql.Literal(f"{max(1, round(timeout * 1000))}ms")
+                    templates.statement("migrate/set_local.sql").format(
+                        name=sql.Identifier("lock_timeout"),
+                        value=sql.Literal(f"{max(1, round(timeout * 1000))}ms"),
                     )
                 )
                 started = time.perf_counter()
@@ -365,7 +366,7 @@ def _prove(conn: psycopg.Connection, step: OnlineStep) -> None:
     columns describe are those of the old ones."""
     bad = []
     with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(templates.statement("online/proof_snapshot.sql"))
         for label, statement in zip(step.labels, step.statements, strict=True):
             row = conn.execute(_text(statement)).fetchone()
             if row and row[0]:
