@@ -18,6 +18,7 @@ import pgutil
 import psycopg
 import pytest
 from checks import (
+    HOSTILE_SQL,
     REPO,
     assert_clean_failure,
     assert_ok,
@@ -663,3 +664,25 @@ def test_online_refuses_partitioned_tables_in_one_line(conn: psycopg.Connection,
     line = assert_clean_failure(outcome)
     assert "online mode does not convert partitioned tables yet (public.event); use offline" in line
     assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)
+
+
+def test_online_on_hostile_names_ends_as_offline(
+    pg: pgutil.PgCluster, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    databases = []
+    for _ in range(2):
+        name, dsn = pg.create_database(pgutil.unique_name("online_hostile"))
+        request.addfinalizer(lambda name=name: pg.drop_database(name))
+        with connect(dsn) as conn:
+            conn.execute(HOSTILE_SQL)
+        databases.append(dsn)
+    online, offline = databases
+    common = ["--all", "--yes", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
+    with connect(online) as a, connect(offline) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        assert rows_by_value(a) == rows_by_value(b)
