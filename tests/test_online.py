@@ -36,7 +36,7 @@ from psycopg import sql
 import uuidpk as uuidpk_api
 from uuidpk import Options, Selection, derive_uuid
 from uuidpk.advisory import LOCK_CLASS, MIGRATION_LOCK, Busy
-from uuidpk.errors import Refused
+from uuidpk.errors import MigrationFailed, Refused
 from uuidpk.online import Settings, abort, status
 from uuidpk.planning.online import Phase
 from uuidpk.planning.shadows import fit_name, rename_columns
@@ -686,3 +686,34 @@ def test_online_on_hostile_names_ends_as_offline(
         assert leftovers(a) == []
         assert facts_by_name(a) == facts_by_name(b)
         assert rows_by_value(a) == rows_by_value(b)
+
+
+def test_cutover_gives_up_after_its_timeout_and_changes_nothing(
+    pg: pgutil.PgCluster,
+    request: pytest.FixtureRequest,
+    reference: tuple[dict[Any, Any], dict[str, list[str]]],
+) -> None:
+    """A long transaction reading a closure table: the cutover retries short lock timeouts
+    (never queueing long in front of the application's readers), then gives up in one line."""
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.PREPARE)
+    with connect(dsn) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM payment_payment")
+        events: list[Any] = []
+        began = time.monotonic()
+        with pytest.raises(MigrationFailed, match="could not take its locks in 1 s"):
+            run_online(dsn, cutover_timeout=1.0, progress=events.append)
+        assert time.monotonic() - began < 10
+        assert sum(e.kind == "retry" and e.step == "cutover" for e in events) >= 3
+        with connect(dsn) as other:
+            # Readers were never stuck behind the cutover for long: it is not waiting now.
+            row = other.execute("SELECT count(*) FROM order_order").fetchone()
+            assert row is not None
+            state = status(other)
+            assert state is not None and state.next_step == "cutover"
+        reader.execute("COMMIT")
+    assert run_online(dsn).finished
+    with connect(dsn) as conn:
+        assert schema_facts(conn) == reference[0]
+        assert rows_by_value(conn) == reference[1]
