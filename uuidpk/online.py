@@ -325,7 +325,11 @@ def _batch(
     began = time.perf_counter()
     if step.replica:
         conn.execute(templates.statement("online/set_replica.sql"))
-    row = conn.execute(statement, {"after": after, "bound": bound, "size": size}).fetchone()
+    # Never a server-side prepared statement: a generic plan cannot fold the first batch's
+    # "after IS NULL" and would scan the key from the start in every batch.
+    row = conn.execute(
+        statement, {"after": after, "bound": bound, "size": size}, prepare=False
+    ).fetchone()
     assert row is not None
     high_water, rows = row[0], int(row[1])
     if rows or step.by_pages:

@@ -496,6 +496,7 @@ def _swap_columns(layout: Layout, table_oid: int) -> list[sql.Composable]:
     table = ident(qname)
     out: list[sql.Composable] = []
     actions: list[sql.Composable] = []
+    checks: list[sql.Composable] = []
     for p in layout.columns[table_oid]:
         old, new = sql.Identifier(p.old_name), sql.Identifier(p.column.name)
         out.append(template("column_rename").format(table=table, column=new, name=old))
@@ -510,10 +511,12 @@ def _swap_columns(layout: Layout, table_oid: int) -> list[sql.Composable]:
             actions.append(template("action_drop_identity").format(column=old))
         if p.column.not_null:
             actions.append(template("action_drop_not_null").format(column=old))
-            # Proven by the validated CHECK: no scan under the lock (PostgreSQL 12+).
+            # Proven by the validated CHECK: no scan under the lock (PostgreSQL 12+). The CHECK
+            # goes in a later statement: within one ALTER TABLE, constraints are dropped before
+            # SET NOT NULL is verified, which would then scan the whole table.
             actions.append(template("action_set_not_null").format(column=new))
             assert p.not_null_check is not None
-            actions.append(
+            checks.append(
                 template("action_drop_constraint").format(name=sql.Identifier(p.not_null_check))
             )
         if p.had_generator:
@@ -533,6 +536,12 @@ def _swap_columns(layout: Layout, table_oid: int) -> list[sql.Composable]:
         out.append(
             migrate_template("alter_table").format(
                 table=table, actions=sql.SQL(",\n    ").join(actions)
+            )
+        )
+    if checks:
+        out.append(
+            migrate_template("alter_table").format(
+                table=table, actions=sql.SQL(",\n    ").join(checks)
             )
         )
     for p in layout.columns[table_oid]:
