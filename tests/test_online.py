@@ -717,3 +717,22 @@ def test_cutover_gives_up_after_its_timeout_and_changes_nothing(
     with connect(dsn) as conn:
         assert schema_facts(conn) == reference[0]
         assert rows_by_value(conn) == reference[1]
+
+
+def test_cutover_proves_not_null_without_scanning(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    """SET NOT NULL under the cutover's lock must use the validated CHECK, not scan the table
+    (PostgreSQL says which at DEBUG1)."""
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.PREPARE)
+    messages: list[str] = []
+    with connect(dsn) as conn:
+        conn.add_notice_handler(lambda d: messages.append(d.message_primary or ""))
+        conn.execute("SET client_min_messages = debug1")
+        uuidpk_api.apply_online(
+            conn, Selection(("order_order",)), Options(key=KEY), Settings(until=Phase.CUTOVER)
+        )
+    proven = [m for m in messages if "are sufficient to prove" in m]
+    scans = [m for m in messages if m.startswith("verifying table")]
+    assert len(proven) == 5 and scans == [], messages
