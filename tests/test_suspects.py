@@ -14,8 +14,6 @@ import pytest
 
 from uuidpk.catalog import read_catalog
 from uuidpk.functions import (
-    BLOCKER,
-    WARNING,
     Function,
     FunctionArgument,
     FunctionType,
@@ -25,6 +23,7 @@ from uuidpk.functions import (
 )
 from uuidpk.graph import Closure, Graph
 from uuidpk.model import Catalog, QualifiedName
+from uuidpk.problems import Severity
 from uuidpk.softrefs import (
     ARRAY,
     COLUMN,
@@ -291,8 +290,8 @@ def test_broken_functions_by_rule(conn: psycopg.Connection) -> None:
 
     # One line each, saying what breaks; the view one first, as a blocker.
     assert found[0].signature == "shop.total_of(t shop.order_totals)"
-    assert found[0].severity == BLOCKER and "DROP VIEW" in found[0].reason
-    assert all(s.severity == WARNING for s in found[1:])
+    assert found[0].severity == Severity.BLOCKER and "DROP VIEW" in found[0].reason
+    assert all(s.severity == Severity.WARNING for s in found[1:])
     assert all("\n" not in s.reason for s in found)
     by_signature = {s.signature: s.reason for s in found}
     assert "shop.orders" in by_signature["shop.order_label(o shop.orders)"]

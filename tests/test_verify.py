@@ -19,7 +19,8 @@ from uuidpk.errors import VerificationFailed
 from uuidpk.executor import apply_offline
 from uuidpk.graph import Graph
 from uuidpk.model import QualifiedName
-from uuidpk.planner import Options, plan_conversion
+from uuidpk.ops import Options
+from uuidpk.planning import plan_conversion
 from uuidpk.sample import load_shop, natural_snapshot
 from uuidpk.verify import (
     FK,

@@ -26,6 +26,7 @@ from .errors import (
     UuidpkError,
     VerificationFailed,
 )
+from .ops import Options
 from .pipeline import (
     Analysis,
     Applied,
@@ -40,7 +41,6 @@ from .pipeline import (
     sequences,
     verify,
 )
-from .planner import Options
 
 __all__ = [
     "Analysis",

@@ -22,17 +22,14 @@ from psycopg.rows import dict_row
 from sqlglot import exp
 
 from . import templates
-from .model import INTEGER_TYPES
+from .model import INTEGER_TYPES, DependentKind
+from .problems import Severity
 
 if TYPE_CHECKING:  # graph.py may come to import this module: no import cycle at run time
     from .graph import Closure, Graph
 
 Node = tuple[int, int]
 TableName = tuple[str, str]  # (schema, table)
-
-# Severities, spelled as graph.py spells them.
-WARNING = "warning"
-BLOCKER = "blocker"
 
 
 # -- functions: what the catalog says ----------------------------------------------------------
@@ -109,7 +106,7 @@ class Function:
 class FunctionSuspect:
     oid: int
     signature: str
-    severity: str  # "warning": fails when called; "blocker": the plan cannot run past it
+    severity: Severity  # WARNING: fails when called; BLOCKER: the plan cannot run past it
     rules: tuple[str, ...]  # row-type, integer, cast, view-row-type
     reason: str  # one line: what will break
 
@@ -206,7 +203,7 @@ def closure_scope(graph: Graph, closures: Iterable[Closure]) -> Scope:
     while grew:  # views on views: a view over a dropped view is dropped too
         grew = False
         for dep in catalog.dependents:
-            if dep.kind not in ("view", "matview") or dep.oid in views:
+            if dep.kind not in (DependentKind.VIEW, DependentKind.MATVIEW) or dep.oid in views:
                 continue
             if any((dep.table_oid, a) in changed for a in dep.columns) or dep.table_oid in views:
                 views[dep.oid] = (dep.schema, dep.name)
@@ -244,7 +241,7 @@ def broken_functions(
         suspect = _judge(function, closure_tables, closure_columns, views, index)
         if suspect is not None:
             suspects.append(suspect)
-    return sorted(suspects, key=lambda s: (s.severity != BLOCKER, s.signature))
+    return sorted(suspects, key=lambda s: (s.severity != Severity.BLOCKER, s.signature))
 
 
 def _judge(
@@ -256,7 +253,7 @@ def _judge(
 ) -> FunctionSuspect | None:
     rules: list[str] = []
     reasons: list[str] = []
-    severity = WARNING
+    severity = Severity.WARNING
     facts = _analyse_body(function, index)
 
     # (d) and (a): the signature itself.
@@ -268,7 +265,7 @@ def _judge(
                 f"{role} {_rows_of(typ, many)} of view {_dotted(views[oid])}, which the plan "
                 "drops: PostgreSQL refuses DROP VIEW while this function exists"
             )
-            severity = BLOCKER
+            severity = Severity.BLOCKER
         elif oid is not None and oid in closure_tables:
             name = closure_tables[oid]
             fields = sorted(closure_columns.get(name, ()))

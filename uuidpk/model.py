@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 # pg_constraint.confupdtype / confdeltype letters, as SQL says them.
 FK_ACTIONS = {
@@ -136,9 +137,21 @@ class Sequence:
         return QualifiedName(self.schema, self.name)
 
 
+class DependentKind(StrEnum):
+    """What stands on a column (catalog/dependents.sql spells these in its kind column)."""
+
+    VIEW = "view"
+    MATVIEW = "matview"
+    RULE = "rule"
+    POLICY = "policy"
+    TRIGGER = "trigger"
+    FUNCTION = "function"  # a SQL-standard body (BEGIN ATOMIC) that uses the column
+    GENERATED = "generated"  # a generated column whose expression uses it
+
+
 @dataclass(frozen=True)
 class Dependent:
-    kind: str  # view, matview, rule, policy, trigger, function
+    kind: str  # a DependentKind, as the catalog query spells it
     oid: int
     table_oid: int
     columns: tuple[int, ...]

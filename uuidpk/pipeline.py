@@ -27,9 +27,11 @@ from .catalog import read_catalog
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .functions import Function, read_functions
-from .graph import WARNING, Closure, Graph, Key, Problem, SoftEdge
+from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
-from .planner import GenericReference, Options, Plan, closures_for, plan_conversion
+from .ops import GenericReference, Options, Plan
+from .planning import closures_for, plan_conversion
+from .problems import Problem, Severity
 from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
@@ -106,7 +108,7 @@ class Conversion:
     def risks(self) -> list[Problem]:
         """Warnings apply stops at unless the user accepts them (functions that will fail,
         references without a foreign key)."""
-        return [p for p in self.plan.problems if p.severity == WARNING and p.what in RISKS]
+        return [p for p in self.plan.problems if p.severity == Severity.WARNING and p.what in RISKS]
 
     @property
     def columns(self) -> int:
