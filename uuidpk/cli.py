@@ -21,10 +21,10 @@ from .connection import connect, redact
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError
 from .graph import split_name
+from .naming import display_name
 from .ops import Options
 from .report import inspect_text
 from .safe_text import for_terminal
-from .verify import display_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from .errors import MigrationFailed, Refused
+from .errors import MigrationFailed, Refused, primary_message
 from .ops import LockLevel, Plan
 from .render import as_text, executable, plan_sql
 from .safe_text import shorten_statement
@@ -84,7 +84,7 @@ def apply_offline(
 def _describe(
     exc: psycopg.Error, conn: psycopg.Connection, statement: sql.Composable | None
 ) -> str:
-    message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
+    message = primary_message(exc)
     if conn.closed or exc.sqlstate is None or exc.sqlstate.startswith("08"):
         return (
             f"connection lost ({message}); the server rolled the transaction back, nothing changed"

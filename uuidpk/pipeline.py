@@ -26,6 +26,7 @@ from .advisory import migration_lock
 from .catalog import read_catalog
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
+from .fingerprint import fingerprint_spec, record_fingerprint
 from .functions import Function, read_functions
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
@@ -35,17 +36,10 @@ from .problems import Problem, Severity
 from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
+from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
 from .softrefs import generic_targets, map_content_types, read_content_types
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
-from .verify import (
-    SequenceFix,
-    SequencePosition,
-    Verification,
-    fingerprint_spec,
-    fix_sequences,
-    read_sequence_positions,
-    record_fingerprint,
-)
+from .verify import Verification
 from .verify import verify as _verify
 
 Node = tuple[int, int]
