@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from uuidpk.catalog import read_catalog
+from uuidpk.django import content_type_table
 from uuidpk.functions import (
     Function,
     FunctionArgument,
@@ -31,7 +32,6 @@ from uuidpk.softrefs import (
     JSON,
     ContentType,
     SoftRef,
-    content_type_table,
     generic_targets,
     generic_usage_by_table,
     map_content_types,

@@ -22,6 +22,7 @@ from psycopg.rows import dict_row
 from sqlglot import exp
 
 from . import templates
+from .model import INTEGER_NAMES as _INT_NAMES
 from .model import INTEGER_TYPES, DependentKind
 from .problems import Severity
 
@@ -554,7 +555,6 @@ _STOP = frozenset({
     "and", "or", "then", "loop", "order", "group", "limit", "returning", "when", "else", "end",
     "is", "into", "from", "where", "union",
 })  # fmt: skip
-_INT_NAMES = frozenset({"int", "integer", "int2", "int4", "int8", "smallint", "bigint"})
 
 # One scanned item: ("name", (part, ...)) for an identifier chain a.b.c, else (kind, text).
 _Item = tuple[str, Any]

@@ -14,7 +14,11 @@ FK_ACTIONS = {
     "d": "SET DEFAULT",
 }
 MATCH_TYPES = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
-INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
+# The integer types a key may have, by pg_type.typname, with their width in bytes; and every
+# name SQL text may spell them with (casts in view, function and policy bodies).
+INTEGER_WIDTHS = {"int2": 2, "int4": 4, "int8": 8}
+INTEGER_TYPES = frozenset(INTEGER_WIDTHS)
+INTEGER_NAMES = INTEGER_TYPES | {"smallint", "int", "integer", "bigint"}
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar"})
 
 
