@@ -8,11 +8,9 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .blockers import Problem
-from .graph import Closure, Key
+from .graph import Closure, Key, Node
 from .model import Grant, QualifiedName
-
-Node = tuple[int, int]
+from .problems import Problem
 
 
 class Phase(StrEnum):
