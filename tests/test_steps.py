@@ -19,6 +19,7 @@ from uuidpk.ops import (
     AnyOf,
     ColumnHasType,
     ConstraintExists,
+    IndexValid,
     LockLevel,
     Options,
     Phase,
@@ -102,6 +103,8 @@ def test_checks_negate_and_combine() -> None:
     ).as_string(None)
     assert either.startswith("(NOT EXISTS") and ") OR EXISTS" in either
     _parsed(f"SELECT {either}")
+    valid = check_sql(IndexValid(QualifiedName("s", "i"))).as_string(None)
+    assert valid.startswith("EXISTS") and "indisvalid" in valid
 
 
 def _done(conn: psycopg.Connection, step: Step) -> bool | None:

@@ -41,7 +41,7 @@ class Affected:
     dropped_checks: tuple[Constraint, ...] = ()  # sign checks (Django's positive integers)
 
 
-def key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
+def _key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
     """(schema, table, column) of every converted column, partitions included."""
     result = set()
     for node in (n for c in closures for n in graph.members(c.nodes)):
@@ -69,7 +69,7 @@ _memo: WeakKeyDictionary[Graph, dict[tuple[Node, ...], Affected]] = WeakKeyDicti
 def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     catalog = graph.catalog
     members = {n for c in closures for n in graph.members(c.nodes)}
-    keys = key_columns(graph, closures)
+    keys = _key_columns(graph, closures)
     problems: list[Problem] = []
     touching = [
         d for d in catalog.dependents if any((d.table_oid, a) in members for a in d.columns)

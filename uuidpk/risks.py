@@ -61,17 +61,6 @@ def problems_by_closure(
     return per_closure, generic
 
 
-def suspect_problems(
-    graph: Graph,
-    closures: Sequence[Closure],
-    functions: Sequence[Function],
-    declared: frozenset[Node] = frozenset(),
-) -> list[Problem]:
-    """Every suspect of a plan, as one list."""
-    per_closure, generic = problems_by_closure(graph, closures, functions, declared)
-    return [p for problems in per_closure.values() for p in problems] + generic
-
-
 def _key_node(graph: Graph, table_oid: int | None) -> Node | None:
     if table_oid is None:
         return None
