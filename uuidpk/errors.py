@@ -31,3 +31,7 @@ class VerificationFailed(UuidpkError):
 
 class BadKey(UuidpkError):
     """A derivation key given by the user is unusable."""
+
+
+class ForeignToolSchema(Refused):
+    """A schema named uuidpk exists that the tool did not make: the tool will not write there."""
