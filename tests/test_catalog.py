@@ -185,6 +185,8 @@ CREATE TABLE public.isbn_registry (id serial PRIMARY KEY, prefix text NOT NULL);
 ALTER EXTENSION isn ADD TABLE public.isbn_registry;
 ALTER EXTENSION isn ADD SEQUENCE public.isbn_registry_id_seq;
 CREATE TABLE public.books (id serial PRIMARY KEY, registry_id int REFERENCES public.isbn_registry);
+-- a one-to-one extension of the extension's table: its key's closure holds isbn_registry.id
+CREATE TABLE public.registry_note (id int PRIMARY KEY REFERENCES public.isbn_registry, note text);
 """
 
 
@@ -193,11 +195,22 @@ def test_an_extensions_tables_are_never_converted(dsn: str) -> None:
         conn.execute(EXTENSION)
         tables = {str(t.qname): t.extension for t in read_catalog(conn).tables}
         before = state(conn)
-    assert tables == {"public.isbn_registry": "isn", "public.books": None}
+    assert tables == {
+        "public.isbn_registry": "isn",
+        "public.books": None,
+        "public.registry_note": None,
+    }
     document = json.loads(
         assert_ok(uuidpk("inspect", "--dsn", dsn, "--all", "--format", "json")).out
     )
-    assert [k["table"] for k in document["keys"]] == ["books"]
+    assert sorted(k["table"] for k in document["keys"]) == ["books", "registry_note"]
+    (note,) = [k for k in document["keys"] if k["table"] == "registry_note"]
+    assert "public.isbn_registry.id" in note["closure"]["columns"]
+    assert {
+        (p["severity"], p["what"], p["name"])
+        for p in note["problems"]
+        if p["severity"] == "refused"
+    } == {("refused", "extension table", "public.isbn_registry.id")}
     for command in ("inspect", "generate", "apply"):
         line = assert_clean_failure(
             uuidpk(command, "--dsn", dsn, "--table", "isbn_registry", "--yes")
@@ -205,5 +218,10 @@ def test_an_extensions_tables_are_never_converted(dsn: str) -> None:
             else uuidpk(command, "--dsn", dsn, "--table", "isbn_registry")
         )
         assert "public.isbn_registry belongs to extension isn" in line, line
+    # Through another table's key: refused before anything changes, naming the extension.
+    line = assert_clean_failure(
+        uuidpk("apply", "--dsn", dsn, "--table", "registry_note", "--yes", "--accept-risks")
+    )
+    assert "public.isbn_registry.id: belongs to extension isn" in line, line
     with connect(dsn) as conn:
         assert state(conn) == before
