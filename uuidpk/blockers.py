@@ -39,6 +39,16 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                     "a foreign table's column type cannot be changed remotely",
                 )
             )
+        if table.extension is not None:  # catalog: pg_depend 'e'; DROP EXTENSION owns it
+            problems.append(
+                Problem(
+                    Severity.REFUSED,
+                    "extension table",
+                    name,
+                    f"belongs to extension {table.extension}: uuidpk does not convert an "
+                    "extension's tables",
+                )
+            )
         if column.identity:
             kind = "ALWAYS" if column.identity == "a" else "BY DEFAULT"
             problems.append(

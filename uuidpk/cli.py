@@ -17,6 +17,7 @@ import psycopg
 
 from . import __version__, durations, pipeline
 from .advisory import migration_lock
+from .catalog import require_tool_schema
 from .connection import connect, redact
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError
@@ -285,6 +286,7 @@ def apply(
     options = _options(**conversion)
     with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)
+        require_tool_schema(planned.analysis.catalog)  # before prompts: apply writes there
         if planned.is_empty:
             _say("nothing to convert")
             return

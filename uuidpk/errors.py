@@ -39,3 +39,7 @@ def primary_message(exc: BaseException) -> str:
     diag = getattr(exc, "diag", None)
     text = (getattr(diag, "message_primary", None) or str(exc)).strip()
     return (text.splitlines() or [type(exc).__name__])[0]
+
+
+class ForeignToolSchema(Refused):
+    """A schema named uuidpk exists that the tool did not make: the tool will not write there."""

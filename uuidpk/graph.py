@@ -251,6 +251,11 @@ class Graph:
 
     def key_of(self, table: Table) -> Key:
         """The single-column primary key of a table, or Refused with the reason."""
+        if table.extension is not None:  # catalog: the extension owns it (pg_depend 'e')
+            raise Refused(
+                f"{table.qname} belongs to extension {table.extension}: "
+                "uuidpk does not convert an extension's tables"
+            )
         if table.is_partition and table.parent_oid is not None:
             parent = self.catalog.table(table.parent_oid)
             raise Refused(f"{table.qname} is a partition of {parent.qname}: convert the parent")
@@ -279,8 +284,8 @@ class Graph:
         """Every table whose primary key is a single smallint/integer/bigint column."""
         keys = []
         for table in self.catalog.tables:
-            if not table.is_table or table.is_partition:
-                continue
+            if not table.is_table or table.is_partition or table.extension is not None:
+                continue  # an extension's tables (catalog: Table.extension) are never converted
             pk = self.primary_key(table.oid)
             attnum = None if pk is None else self._key_column(table, pk)
             if pk is None or attnum is None:

@@ -23,11 +23,11 @@ import psycopg
 
 from . import __version__
 from .advisory import migration_lock
-from .catalog import read_catalog
+from .catalog import read_catalog, require_tool_schema
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .fingerprint import fingerprint_spec, record_fingerprint
-from .functions import Function, read_functions
+from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
 from .ops import GenericReference, Options, Plan
@@ -220,7 +220,7 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
     keys = select_keys(graph, selection)
-    functions = tuple(read_functions(conn))
+    functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
     per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
@@ -277,6 +277,8 @@ def plan(
         utf8=server.encoding == "UTF8",
         generic=analysis.generic,
     )
+    if options.mapping_table:
+        require_tool_schema(analysis.catalog)  # mapping tables go into the tool's schema
     planned = plan_conversion(analysis.graph, list(analysis.keys), options)
     suspects = [p for problems in analysis.problems.values() for p in problems]
     planned = replace(planned, problems=planned.problems + tuple(suspects) + analysis.database_wide)
@@ -321,6 +323,7 @@ def apply(
     accepted, except for a dry run, which rolls back anyway."""
     if conversion.is_empty:
         raise Refused("nothing to convert")
+    require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say)
 
