@@ -33,7 +33,8 @@ from checks import (
 
 from uuidpk.catalog import read_catalog
 from uuidpk.graph import Graph
-from uuidpk.planner import Options, plan_conversion
+from uuidpk.ops import Options
+from uuidpk.planning import plan_conversion
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "schema.sql").is_file())

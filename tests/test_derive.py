@@ -17,7 +17,7 @@ from psycopg import sql
 
 from uuidpk import derive_uuid
 from uuidpk.derive import BadKey, derive_uuid7, new_key, parse_key, read_key
-from uuidpk.planner import CreateKeyFunction, Step
+from uuidpk.ops import CreateKeyFunction, Step
 from uuidpk.render import step_sql
 
 

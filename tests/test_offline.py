@@ -48,7 +48,8 @@ from sqlglot import exp
 from uuidpk import derive_uuid
 from uuidpk.catalog import read_catalog
 from uuidpk.graph import Graph
-from uuidpk.planner import Options, plan_conversion
+from uuidpk.ops import Options
+from uuidpk.planning import plan_conversion
 from uuidpk.sample import natural_snapshot
 
 

@@ -38,7 +38,7 @@ from uuidpk import Options, Selection, derive_uuid
 from uuidpk.advisory import LOCK_CLASS, MIGRATION_LOCK, Busy
 from uuidpk.errors import MigrationFailed, Refused
 from uuidpk.online import Settings, abort, status
-from uuidpk.planning.online import Phase
+from uuidpk.ops import Phase
 from uuidpk.planning.shadows import fit_name, rename_columns
 
 KEY = bytes(range(1, 33))

@@ -12,9 +12,9 @@ from checks import split_script
 from sqlglot import exp
 
 from uuidpk.errors import Refused
-from uuidpk.graph import MANY_TO_MANY, MANY_TO_ONE, ONE_TO_ONE, SELF, Graph
+from uuidpk.graph import Graph, RelationKind
 from uuidpk.model import Catalog, Column, Constraint, Index, Sequence, Server, Table
-from uuidpk.planner import (
+from uuidpk.ops import (
     AddForeignKey,
     AlterColumns,
     CreateKeyFunction,
@@ -28,9 +28,8 @@ from uuidpk.planner import (
     Options,
     Plan,
     WriteMapping,
-    plan_conversion,
-    require_runnable,
 )
+from uuidpk.planning import plan_conversion, require_runnable
 from uuidpk.render import plan_sql, script
 
 
@@ -399,11 +398,11 @@ def test_closure_and_kinds_of_the_shop_order_key() -> None:
     assert graph.describe(closure.root) == "public.order_order.id"
     kinds = {graph.describe(e.child): e.kind for e in closure.edges}
     assert kinds == {
-        "public.order_order.original_id": SELF,
-        "public.invoice_invoice.order_id": MANY_TO_ONE,
-        "public.order_orderline.order_id": MANY_TO_ONE,
-        "public.order_order_gift_cards.order_id": MANY_TO_MANY,
-        "public.payment_payment.order_id": ONE_TO_ONE,
+        "public.order_order.original_id": RelationKind.SELF,
+        "public.invoice_invoice.order_id": RelationKind.MANY_TO_ONE,
+        "public.order_orderline.order_id": RelationKind.MANY_TO_ONE,
+        "public.order_order_gift_cards.order_id": RelationKind.MANY_TO_MANY,
+        "public.payment_payment.order_id": RelationKind.ONE_TO_ONE,
     }
 
 

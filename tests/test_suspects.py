@@ -13,18 +13,17 @@ import psycopg
 import pytest
 
 from uuidpk.catalog import read_catalog
+from uuidpk.django import content_type_table
 from uuidpk.functions import (
-    BLOCKER,
-    WARNING,
     Function,
     FunctionArgument,
     FunctionType,
     broken_functions,
     closure_scope,
-    read_functions,
 )
 from uuidpk.graph import Closure, Graph
 from uuidpk.model import Catalog, QualifiedName
+from uuidpk.problems import Severity
 from uuidpk.softrefs import (
     ARRAY,
     COLUMN,
@@ -32,7 +31,6 @@ from uuidpk.softrefs import (
     JSON,
     ContentType,
     SoftRef,
-    content_type_table,
     generic_targets,
     generic_usage_by_table,
     map_content_types,
@@ -198,7 +196,7 @@ def _shop(conn: psycopg.Connection) -> tuple[Catalog, Graph, list[Closure]]:
 def test_read_functions_describes_signatures(conn: psycopg.Connection) -> None:
     conn.execute(SHOP)
     conn.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")  # its functions are not ours
-    functions = _by_name(read_functions(conn))
+    functions = _by_name(read_catalog(conn).functions)
     assert "public.crypt" not in functions and "public.gen_salt" not in functions
     assert set(functions) >= {"shop.order_label", "shop.first_line_qty", "shop.bump"}
 
@@ -239,7 +237,7 @@ def test_read_functions_arrays_domains_out_parameters(conn: psycopg.Connection) 
             LANGUAGE sql AS $$ SELECT n, 'x' $$;
         """
     )
-    functions = _by_name(read_functions(conn))
+    functions = _by_name(read_catalog(conn).functions)
     args = functions["public.f_array"].arguments
     assert [(a.name, a.mode) for a in args] == [
         ("ids", "i"),
@@ -264,7 +262,7 @@ def test_sql_standard_body_is_read(conn: psycopg.Connection) -> None:
         pytest.skip("SQL-standard bodies need PostgreSQL 14")
     conn.execute(SHOP)
     conn.execute(STANDARD)
-    (function,) = [f for f in read_functions(conn) if f.name == "line_count"]
+    (function,) = [f for f in read_catalog(conn).functions if f.name == "line_count"]
     assert function.sql_standard_body
     assert function.code is not None
     assert "BEGIN ATOMIC" not in function.code and "order_line" in function.code
@@ -280,7 +278,7 @@ def test_broken_functions_by_rule(conn: psycopg.Connection) -> None:
     }
     assert set(scope.views.values()) == {("shop", "order_totals")}
 
-    found = broken_functions(read_functions(conn), scope.tables, scope.columns, scope.views)
+    found = broken_functions(read_catalog(conn).functions, scope.tables, scope.columns, scope.views)
     named = {s.signature: s.rules for s in found}
     expected = dict(EXPECTED)
     if conn.info.server_version >= 140000:
@@ -291,8 +289,8 @@ def test_broken_functions_by_rule(conn: psycopg.Connection) -> None:
 
     # One line each, saying what breaks; the view one first, as a blocker.
     assert found[0].signature == "shop.total_of(t shop.order_totals)"
-    assert found[0].severity == BLOCKER and "DROP VIEW" in found[0].reason
-    assert all(s.severity == WARNING for s in found[1:])
+    assert found[0].severity == Severity.BLOCKER and "DROP VIEW" in found[0].reason
+    assert all(s.severity == Severity.WARNING for s in found[1:])
     assert all("\n" not in s.reason for s in found)
     by_signature = {s.signature: s.reason for s in found}
     assert "shop.orders" in by_signature["shop.order_label(o shop.orders)"]
@@ -303,7 +301,7 @@ def test_broken_functions_by_rule(conn: psycopg.Connection) -> None:
     assert "compares shop.orders.id with an integer" in by_signature["shop.has_first()"]
 
     # Without the view in the plan, (d) does not apply.
-    without_views = broken_functions(read_functions(conn), scope.tables, scope.columns)
+    without_views = broken_functions(read_catalog(conn).functions, scope.tables, scope.columns)
     assert "shop.total_of(t shop.order_totals)" not in {s.signature for s in without_views}
 
 
@@ -311,7 +309,7 @@ def test_named_functions_do_break_and_innocent_ones_do_not(conn: psycopg.Connect
     """Convert the closure by hand, the way PostgreSQL lets us, then call everything."""
     _catalog, graph, closures = _shop(conn)
     scope = closure_scope(graph, closures)
-    found = broken_functions(read_functions(conn), scope.tables, scope.columns, scope.views)
+    found = broken_functions(read_catalog(conn).functions, scope.tables, scope.columns, scope.views)
     named = {s.signature for s in found}
 
     # (d): PostgreSQL refuses to drop the view while shop.total_of exists.
@@ -385,7 +383,7 @@ def test_quoted_and_commented_identifiers(conn: psycopg.Connection) -> None:
     scope = closure_scope(graph, _closures(graph, '"Sales"."Order"'))
     found = {
         s.signature: s.rules
-        for s in broken_functions(read_functions(conn), scope.tables, scope.columns)
+        for s in broken_functions(read_catalog(conn).functions, scope.tables, scope.columns)
     }
     assert found == {
         "public.quoted(p integer)": ("integer",),
@@ -638,7 +636,7 @@ def test_netbox_generic_relations(corpus_dsn_factory: Callable[[str], str]) -> N
 def test_forum_functions(corpus_dsn_factory: Callable[[str], str]) -> None:
     with psycopg.connect(corpus_dsn_factory("forum"), autocommit=True) as conn:
         catalog = read_catalog(conn)
-        functions = read_functions(conn)
+        functions = read_catalog(conn).functions
     graph = Graph(catalog)
     assert not any(f.name in ("crypt", "gen_salt") for f in functions)  # pgcrypto's
     scope = closure_scope(graph, _closures(graph, "forum_example.person"))

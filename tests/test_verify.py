@@ -17,11 +17,7 @@ from psycopg.conninfo import make_conninfo
 from uuidpk.catalog import read_catalog
 from uuidpk.errors import VerificationFailed
 from uuidpk.executor import apply_offline
-from uuidpk.graph import Graph
-from uuidpk.model import QualifiedName
-from uuidpk.planner import Options, plan_conversion
-from uuidpk.sample import load_shop, natural_snapshot
-from uuidpk.verify import (
+from uuidpk.fingerprint import (
     FK,
     FK_NULLS,
     FK_ORPHANS,
@@ -29,16 +25,19 @@ from uuidpk.verify import (
     FingerprintSpec,
     ForeignKeySpec,
     Measure,
-    SequencePosition,
     TableSpec,
     _relations,
-    compare,
     fingerprint_spec,
     measure_sql,
     record_fingerprint,
-    require_verified,
-    verify,
 )
+from uuidpk.graph import Graph
+from uuidpk.model import QualifiedName
+from uuidpk.ops import Options
+from uuidpk.planning import plan_conversion
+from uuidpk.sample import load_shop, natural_snapshot
+from uuidpk.sequences import SequencePosition
+from uuidpk.verify import compare, require_verified, verify
 
 INVOICE_FK = "invoice_invoice_order_id_c5fc9ae9_fk_order_order_id"
 LINES_FK = "order_orderline_order_id_eb04ec2d_fk_order_order_id"
@@ -349,7 +348,7 @@ def test_sequences_fix_never_moves_a_sequence_back(dsn: str, conn: psycopg.Conne
     positions = uuidpk("sequences", "--dsn", dsn)
     assert positions.code == 1 and "max(public.t.id) = 20" in positions.out
     conn.execute("SELECT setval(pg_get_serial_sequence('t', 'id'), 100)")  # moved meanwhile
-    from uuidpk.verify import fix_sequences, read_sequence_positions
+    from uuidpk.sequences import fix_sequences, read_sequence_positions
 
     stale = [
         SequencePosition(p.sequence_oid, p.sequence, p.increment, p.table, p.column, 5, True, 20)

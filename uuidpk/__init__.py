@@ -37,6 +37,7 @@ from .online import Event as OnlineEvent
 from .online import Outcome as OnlineOutcome
 from .online import Settings as OnlineSettings
 from .online import Status as OnlineStatus
+from .ops import Options, Phase
 from .pipeline import (
     Analysis,
     Applied,
@@ -55,8 +56,7 @@ from .pipeline import (
     sequences,
     verify,
 )
-from .planner import Options
-from .planning.online import OnlinePlan, Phase
+from .planning.online import OnlinePlan
 
 __all__ = [
     "Analysis",

@@ -17,17 +17,17 @@ import psycopg
 
 from . import __version__, durations, pipeline
 from .advisory import migration_lock
+from .catalog import require_tool_schema
 from .connection import connect, redact
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError
 from .graph import split_name
+from .naming import display_name
 from .online import Settings as OnlineSettings
-from .planner import Options
-from .planning.online import Phase
+from .ops import Options, Phase
 from .progress import OnlineProgress
 from .report import inspect_text
 from .safe_text import for_terminal
-from .verify import display_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -152,7 +152,7 @@ def online_options(func: F) -> F:
     )(func)
     func = click.option(
         "--until",
-        type=click.Choice([str(p) for p in Phase]),
+        type=click.Choice([str(p) for p in Phase if p is not Phase.OFFLINE]),
         help="With --online: stop after this phase (e.g. prepare, to time the cutover).",
     )(func)
     func = click.option(
@@ -354,6 +354,7 @@ def apply(
         raise click.UsageError("--until, --batch-size and --max-rate need --online")
     with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)
+        require_tool_schema(planned.analysis.catalog)  # before prompts: apply writes there
         if planned.is_empty:
             _say("nothing to convert")
             return

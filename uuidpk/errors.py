@@ -31,3 +31,15 @@ class VerificationFailed(UuidpkError):
 
 class BadKey(UuidpkError):
     """A derivation key given by the user is unusable."""
+
+
+def primary_message(exc: BaseException) -> str:
+    """One line of what the server said: its primary message when there is one, else the first
+    line of the exception's text."""
+    diag = getattr(exc, "diag", None)
+    text = (getattr(diag, "message_primary", None) or str(exc)).strip()
+    return (text.splitlines() or [type(exc).__name__])[0]
+
+
+class ForeignToolSchema(Refused):
+    """A schema named uuidpk exists that the tool did not make: the tool will not write there."""

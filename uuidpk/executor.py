@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from .errors import MigrationFailed
-from .planner import Plan
+from .errors import MigrationFailed, Refused, primary_message
+from .ops import LockLevel, Plan
 from .render import as_text, executable, plan_sql
 from .safe_text import shorten_statement
 
@@ -24,6 +24,7 @@ class StepTiming:
     name: str
     seconds: float
     statements: int
+    lock: LockLevel | None = None  # the strongest lock the step took
 
 
 class _DryRun(Exception):
@@ -45,6 +46,13 @@ def apply_offline(
     `before` runs once the plan holds its locks (after the step that takes them, before any
     change): a fingerprint taken earlier could miss rows written in between. `after` runs
     after the last step, before commit."""
+    # One transaction cannot hold a step that PostgreSQL refuses inside a transaction block
+    # (CREATE INDEX CONCURRENTLY): refuse the plan before anything runs.
+    outside = [step.id for step in plan.steps if not step.transactional]
+    if outside:
+        raise Refused(
+            f"step {outside[0]} cannot run inside a transaction: this plan is not for apply_offline"
+        )
     timings: list[StepTiming] = []
     statement: sql.Composable | None = None
     try:
@@ -56,7 +64,7 @@ def apply_offline(
                 for statement in statements:
                     conn.execute(*executable(statement))  # type: ignore[call-overload]
                 timings.append(
-                    StepTiming(step.name, time.perf_counter() - started, len(statements))
+                    StepTiming(step.name, time.perf_counter() - started, len(statements), step.lock)
                 )
                 if before is not None and step.takes_locks:
                     statement = None
@@ -76,7 +84,7 @@ def apply_offline(
 def _describe(
     exc: psycopg.Error, conn: psycopg.Connection, statement: sql.Composable | None
 ) -> str:
-    message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip().splitlines()[0]
+    message = primary_message(exc)
     if conn.closed or exc.sqlstate is None or exc.sqlstate.startswith("08"):
         return (
             f"connection lost ({message}); the server rolled the transaction back, nothing changed"

@@ -1,4 +1,4 @@
-"""Closures of keys over the foreign-key graph, relation kinds and what stands in the way.
+"""Closures of keys over the foreign-key graph, and relation kinds.
 
 Pure: takes a Catalog, returns values. A node is one column, (table oid, attnum), always named
 through its topmost partitioned table: ALTER on a partitioned table changes every partition, and
@@ -9,35 +9,22 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 
 from .errors import Refused, TableNotFound
-from .model import (
-    Catalog,
-    Column,
-    Constraint,
-    Dependent,
-    Policy,
-    QualifiedName,
-    Table,
-    View,
-)
-from .sqlcheck import examine, is_sign_check
+from .model import Catalog, Column, Constraint, QualifiedName, Table
 
 Node = tuple[int, int]
 
-MANY_TO_ONE = "many-to-one"
-ONE_TO_ONE = "one-to-one"
-MANY_TO_MANY = "many-to-many"
-SELF = "self"
-KINDS = (MANY_TO_ONE, ONE_TO_ONE, MANY_TO_MANY, SELF)
 
-# Problem severities, from harmless to fatal.
-NOTE = "note"  # worth knowing (ordering by the old key), asks nothing of the user
-HANDLED = "handled"  # PostgreSQL would refuse, the plan takes care of it
-WARNING = "warning"  # PostgreSQL will not refuse; something may break later
-BLOCKER = "blocker"  # the plan cannot handle it yet: nothing runs until the user does
-REFUSED = "refused"  # this key cannot be converted at all
+class RelationKind(StrEnum):
+    """What a foreign key says about its two tables."""
+
+    MANY_TO_ONE = "many-to-one"
+    ONE_TO_ONE = "one-to-one"  # the FK columns are unique
+    MANY_TO_MANY = "many-to-many"  # the child is a join table
+    SELF = "self"  # the table references itself
 
 
 @dataclass(frozen=True)
@@ -47,15 +34,7 @@ class Edge:
     constraint: Constraint
     child: Node
     parent: Node
-    kind: str
-
-
-@dataclass(frozen=True)
-class Problem:
-    severity: str
-    what: str  # view, policy, identity, default, ...
-    name: str  # the object, qualified where that helps
-    reason: str
+    kind: RelationKind
 
 
 @dataclass(frozen=True)
@@ -99,7 +78,6 @@ class Graph:
         self.catalog = catalog
         self.soft = soft
         self._closures: dict[Node, Closure] = {}
-        self._affected: dict[tuple[Node, ...], Affected] = {}
         self._canon: dict[Node, Node] = {}
         self.foreign_keys = [
             c for c in catalog.constraints if c.kind == "f" and c.parent_oid is None
@@ -199,14 +177,14 @@ class Graph:
         columns = {c.attnum for c in self.catalog.columns_of(table_oid)}
         return columns <= fk_columns | surrogate
 
-    def _kind(self, fk: Constraint, child: Node, parent: Node) -> str:
+    def _kind(self, fk: Constraint, child: Node, parent: Node) -> RelationKind:
         if child[0] == parent[0]:
-            return SELF
+            return RelationKind.SELF
         if frozenset(fk.columns) in self._unique_sets.get(fk.table_oid, set()):
-            return ONE_TO_ONE
+            return RelationKind.ONE_TO_ONE
         if self.is_join_table(fk.table_oid):
-            return MANY_TO_MANY
-        return MANY_TO_ONE
+            return RelationKind.MANY_TO_MANY
+        return RelationKind.MANY_TO_ONE
 
     # -- closures -----------------------------------------------------------------------
     def closure(self, start: Node) -> Closure:
@@ -273,6 +251,11 @@ class Graph:
 
     def key_of(self, table: Table) -> Key:
         """The single-column primary key of a table, or Refused with the reason."""
+        if table.extension is not None:  # catalog: the extension owns it (pg_depend 'e')
+            raise Refused(
+                f"{table.qname} belongs to extension {table.extension}: "
+                "uuidpk does not convert an extension's tables"
+            )
         if table.is_partition and table.parent_oid is not None:
             parent = self.catalog.table(table.parent_oid)
             raise Refused(f"{table.qname} is a partition of {parent.qname}: convert the parent")
@@ -301,8 +284,8 @@ class Graph:
         """Every table whose primary key is a single smallint/integer/bigint column."""
         keys = []
         for table in self.catalog.tables:
-            if not table.is_table or table.is_partition:
-                continue
+            if not table.is_table or table.is_partition or table.extension is not None:
+                continue  # an extension's tables (catalog: Table.extension) are never converted
             pk = self.primary_key(table.oid)
             attnum = None if pk is None else self._key_column(table, pk)
             if pk is None or attnum is None:
@@ -350,346 +333,3 @@ def split_name(spec: str) -> tuple[str | None, str]:
     if len(parts) == 2 and all(parts):
         return parts[0], parts[1]
     raise TableNotFound(f"cannot read table name {spec!r}: use [schema.]table")
-
-
-# -- what stands in the way -----------------------------------------------------------------
-@dataclass(frozen=True)
-class RestoredPolicy:
-    policy: Policy
-    table: QualifiedName
-    using_expr: str | None  # possibly with integer casts retargeted to uuid
-    check_expr: str | None
-
-
-@dataclass(frozen=True)
-class RestoredView:
-    view: View
-    definition: str  # possibly with integer casts retargeted to uuid
-
-
-@dataclass(frozen=True)
-class Affected:
-    """Objects on closure columns that must be dropped before the change and recreated after,
-    and the problems found while reading them."""
-
-    views: tuple[RestoredView, ...]  # in creation order: a view after the views it reads
-    policies: tuple[RestoredPolicy, ...]
-    triggers: tuple[Dependent, ...]
-    rules: tuple[Dependent, ...]
-    generated: tuple[Dependent, ...]
-    problems: tuple[Problem, ...]
-    dropped_checks: tuple[Constraint, ...] = ()  # sign checks (Django's positive integers)
-
-
-def key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
-    """(schema, table, column) of every converted column, partitions included."""
-    result = set()
-    for node in (n for c in closures for n in _member_columns(graph, c)):
-        table = graph.catalog.table(node[0])
-        result.add((table.schema, table.name, graph.catalog.column(*node).name))
-    return result
-
-
-def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
-    """Views (and the views over them), policies, rules, triggers and generated columns that
-    stand on closure columns, each with what PostgreSQL would say about it. Problems, the plan
-    and the suspects all ask: computed once per set of closures (a root names its closure)."""
-    key = tuple(sorted(c.root for c in closures))
-    if key not in graph._affected:
-        graph._affected[key] = _affected_objects(graph, closures)
-    return graph._affected[key]
-
-
-def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
-    catalog = graph.catalog
-    members = {n for c in closures for n in _member_columns(graph, c)}
-    keys = key_columns(graph, closures)
-    problems: list[Problem] = []
-    touching = [
-        d for d in catalog.dependents if any((d.table_oid, a) in members for a in d.columns)
-    ]
-    by_kind: dict[str, dict[int, Dependent]] = {}
-    for dep in touching:
-        by_kind.setdefault(dep.kind, {}).setdefault(dep.oid, dep)
-
-    views = _views_to_recreate(
-        catalog, set(by_kind.get("view", {})) | set(by_kind.get("matview", {}))
-    )
-    restored_views = []
-    for view in views:
-        findings, rewritten = examine(view.definition, keys)
-        kind = "materialized view" if view.is_materialized else "view"
-        _report(
-            problems,
-            findings,
-            kind,
-            str(view.qname),
-            f"dropped and recreated exactly (definition, options, owner, grants, comments"
-            f"{', indexes, data' if view.is_materialized else ''})",
-        )
-        restored_views.append(RestoredView(view, rewritten or view.definition))
-
-    policies_by_oid = {p.oid: p for p in catalog.policies}
-    restored_policies = []
-    for oid in sorted(by_kind.get("policy", {}), key=lambda o: policies_by_oid[o].name):
-        policy = policies_by_oid[oid]
-        table = catalog.table(policy.table_oid)
-        at = (table.schema, table.name)
-        exprs: list[str | None] = []
-        all_findings = []
-        for expr in (policy.using_expr, policy.check_expr):
-            if expr is None:
-                exprs.append(None)
-                continue
-            findings, rewritten = examine(expr, keys, at)
-            all_findings += findings
-            exprs.append(rewritten or expr)
-        _report(
-            problems,
-            all_findings,
-            "policy",
-            f"{policy.name} on {table.qname}",
-            "dropped and recreated with its command, roles and expressions",
-        )
-        restored_policies.append(RestoredPolicy(policy, table.qname, exprs[0], exprs[1]))
-
-    for kind, reason in (
-        ("trigger", "dropped and recreated as it was"),
-        ("rule", "dropped and recreated as it was"),
-        (
-            "generated",
-            "dropped and added back over the new type; it moves to the end of the column list",
-        ),
-    ):
-        for dep in by_kind.get(kind, {}).values():
-            assert dep.relation_oid is not None
-            table = catalog.table(dep.relation_oid)
-            findings = []
-            if kind == "generated" and dep.definition:
-                findings, _ = examine(dep.definition, keys, (table.schema, table.name))
-            _report(
-                problems,
-                [f for f in findings if f.fatal],
-                "generated column" if kind == "generated" else kind,
-                f"{dep.name} on {table.qname}",
-                reason,
-            )
-    for dep in by_kind.get("function", {}).values():
-        problems.append(
-            Problem(
-                BLOCKER,
-                "function",
-                f"{dep.schema}.{dep.name}",
-                "its SQL-standard body uses the column; PostgreSQL refuses the "
-                "change: drop it first and recreate it for uuid",
-            )
-        )
-    dropped_checks: list[Constraint] = []
-    member_tables = sorted({t for t, _ in members})
-    for con in (c for t in member_tables for c in catalog.constraints_of(t)):
-        if con.kind in ("c", "x") and any((con.table_oid, a) in members for a in con.columns):
-            table = catalog.table(con.table_oid)
-            name = f"{con.name} on {table.qname}"
-            if con.kind == "x":
-                problems.append(
-                    Problem(
-                        BLOCKER, "exclusion constraint", name, f"{con.definition} uses the column"
-                    )
-                )
-                continue
-            expr = con.definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
-            if is_sign_check(expr, keys, (table.schema, table.name)):
-                dropped_checks.append(con)
-                problems.append(
-                    Problem(
-                        HANDLED,
-                        "check constraint",
-                        name,
-                        f"{con.definition} means nothing for a uuid: dropped",
-                    )
-                )
-                continue
-            findings, _ = examine(expr, keys, (table.schema, table.name))
-            _report(
-                problems,
-                [f for f in findings if f.fatal],
-                "check constraint",
-                name,
-                "PostgreSQL rebuilds it over the new type",
-            )
-    return Affected(
-        tuple(restored_views),
-        tuple(restored_policies),
-        tuple(sorted(by_kind.get("trigger", {}).values(), key=lambda d: (d.table_oid, d.name))),
-        tuple(sorted(by_kind.get("rule", {}).values(), key=lambda d: (d.table_oid, d.name))),
-        tuple(sorted(by_kind.get("generated", {}).values(), key=lambda d: (d.table_oid, d.name))),
-        tuple(problems),
-        tuple(dropped_checks),
-    )
-
-
-def _report(problems: list[Problem], findings: list, what: str, name: str, handled: str) -> None:
-    fatal = [f.text for f in findings if f.fatal]
-    if fatal:
-        problems.append(
-            Problem(BLOCKER, what, name, "cannot be restored over uuid: " + "; ".join(fatal))
-        )
-        return
-    notes = [f.text for f in findings]
-    problems.append(Problem(HANDLED, what, name, "; ".join([handled, *notes])))
-
-
-def _views_to_recreate(catalog: Catalog, start: set[int]) -> list[View]:
-    """The views in start and every view that reads one of them, readers after what they read."""
-    views = {v.oid: v for v in catalog.views}
-    readers: dict[int, set[int]] = {}
-    for view in catalog.views:
-        for read in view.reads:
-            readers.setdefault(read, set()).add(view.oid)
-    wanted = set()
-    stack = [o for o in start if o in views]
-    while stack:
-        oid = stack.pop()
-        if oid not in wanted:
-            wanted.add(oid)
-            stack.extend(readers.get(oid, ()))
-    order: list[View] = []
-    done: set[int] = set()
-    while len(done) < len(wanted):
-        ready = sorted(
-            (
-                views[o]
-                for o in wanted - done
-                if all(r in done or r not in wanted for r in views[o].reads)
-            ),
-            key=lambda v: v.qname,
-        )
-        if not ready:  # views cannot form cycles; guard against a catalog surprise anyway
-            ready = sorted((views[o] for o in wanted - done), key=lambda v: v.qname)
-        order.extend(ready)
-        done.update(v.oid for v in ready)
-    return order
-
-
-def key_problems(key: Key) -> list[Problem]:
-    """Reasons a key cannot be converted at all."""
-    column = key.column
-    name = f"{key.table.qname}.{column.name}"
-    if column.is_uuid:
-        return [Problem(REFUSED, "key", name, "the key is already uuid")]
-    if not (column.is_integer or column.is_text):
-        return [Problem(REFUSED, "key", name, f"keys of type {column.type} are not supported")]
-    return []
-
-
-def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
-    """What PostgreSQL will refuse, what the plan handles, and what may break, for a closure."""
-    catalog = graph.catalog
-    problems: list[Problem] = []
-    members = _member_columns(graph, closure)
-    for node in members:
-        column = catalog.column(*node)
-        table = catalog.table(node[0])
-        name = f"{table.qname}.{column.name}"
-        if table.relkind == "f":
-            problems.append(
-                Problem(
-                    BLOCKER,
-                    "foreign table",
-                    str(table.qname),
-                    "a foreign table's column type cannot be changed remotely",
-                )
-            )
-        if column.identity:
-            kind = "ALWAYS" if column.identity == "a" else "BY DEFAULT"
-            problems.append(
-                Problem(
-                    HANDLED,
-                    "identity",
-                    name,
-                    f"GENERATED {kind} AS IDENTITY is dropped; new rows get UUIDs",
-                )
-            )
-        elif column.default_expr is not None and not table.is_partition:
-            seq = catalog.sequence_of(*node)
-            seq = seq if seq is not None and node in seq.used_by else None
-            if seq is not None and seq.owner is None:
-                problems.append(
-                    Problem(
-                        WARNING,
-                        "sequence",
-                        str(seq.qname),
-                        "is not OWNED BY any column, so it is left in place after its default "
-                        "is replaced (the application may call it)",
-                    )
-                )
-            if seq is not None and "nextval(" in column.default_expr:
-                problems.append(
-                    Problem(
-                        HANDLED,
-                        "default",
-                        name,
-                        f"{column.default_expr} is replaced by a UUID default",
-                    )
-                )
-            else:
-                problems.append(
-                    Problem(
-                        BLOCKER,
-                        "default",
-                        name,
-                        f"default {column.default_expr} cannot become a uuid",
-                    )
-                )
-        if column.attnum in table.partition_key:
-            problems.append(
-                Problem(
-                    REFUSED,
-                    "partition key",
-                    name,
-                    "PostgreSQL cannot change the type of a partition key column",
-                )
-            )
-        if column.generated:
-            problems.append(
-                Problem(REFUSED, "generated column", name, "a generated column cannot be converted")
-            )
-        if column.is_uuid:
-            problems.append(Problem(REFUSED, "column", name, "already uuid"))
-        elif not (column.is_integer or column.is_text):
-            problems.append(
-                Problem(REFUSED, "column", name, f"columns of type {column.type} are not supported")
-            )
-    affected = affected_objects(graph, [closure])
-    problems.extend(affected.problems)
-    member_set = set(members)
-    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
-        if (index.is_partial or index.has_expressions) and any(
-            (index.table_oid, a) in member_set for a in index.used_columns
-        ):
-            problems.append(
-                Problem(
-                    WARNING,
-                    "index",
-                    index.name,
-                    "its expression or predicate is rebuilt over uuid and must "
-                    "still make sense: " + index.definition,
-                )
-            )
-    for table_oid in sorted({t for t, _ in members}):
-        table = catalog.table(table_oid)
-        if table.is_partitioned:
-            problems.append(
-                Problem(
-                    HANDLED,
-                    "partitioned table",
-                    str(table.qname),
-                    "converted through the parent; partitions follow",
-                )
-            )
-    return problems
-
-
-def _member_columns(graph: Graph, closure: Closure) -> list[Node]:
-    """Closure nodes plus the same columns on every partition below them."""
-    return graph.members(closure.nodes)

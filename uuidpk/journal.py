@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from . import templates
+from . import store, templates
 from .planning.online import OnlinePlan, OnlineStep
 
 RUNNING, DONE, ABORTED = "running", "done", "aborted"
@@ -59,10 +59,7 @@ def _sql(name: str) -> Any:
 
 
 def ensure_tables(conn: psycopg.Connection) -> None:
-    with conn.transaction():
-        conn.execute(templates.statement("migrate/create_schema.sql"))
-        for name in ("journal_migration_table", "journal_step_table", "journal_backfill_table"):
-            conn.execute(_sql(name))
+    store.create_journal_tables(conn)
 
 
 def _exists(conn: psycopg.Connection) -> bool:

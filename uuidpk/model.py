@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 # pg_constraint.confupdtype / confdeltype letters, as SQL says them.
 FK_ACTIONS = {
@@ -13,8 +15,50 @@ FK_ACTIONS = {
     "d": "SET DEFAULT",
 }
 MATCH_TYPES = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
-INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
+# The integer types a key may have, by pg_type.typname, with their width in bytes; and every
+# name SQL text may spell them with (casts in view, function and policy bodies).
+INTEGER_WIDTHS = {"int2": 2, "int4": 4, "int8": 8}
+INTEGER_TYPES = frozenset(INTEGER_WIDTHS)
+INTEGER_NAMES = INTEGER_TYPES | {"smallint", "int", "integer", "bigint"}
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar"})
+
+# The schema the tool writes (mapping tables, fingerprints, journals), and the comment it puts on
+# that schema when it makes it (sql_templates/migrate/create_schema.sql says the same text).
+TOOL_SCHEMA = "uuidpk"
+TOOL_SCHEMA_MARKER = (
+    "uuidpk: made by the uuidpk tool for its mapping tables, fingerprints and journals"
+)
+# Relations the tool itself makes in its schema (before the marker existed, a schema holding
+# only these was made by an earlier uuidpk): fingerprint_run, fingerprint,
+# fingerprint_parent_<pid>_<n>, map_<schema>_<table>.
+TOOL_RELATIONS = frozenset({"fingerprint_run", "fingerprint"})
+TOOL_RELATION_PREFIXES = ("fingerprint_parent_", "map_")
+
+
+class ToolSchema(StrEnum):
+    """What the schema named uuidpk is in this database."""
+
+    ABSENT = "absent"  # no such schema: the tool makes (and marks) it when it needs it
+    MARKED = "marked"  # made by the tool: carries TOOL_SCHEMA_MARKER
+    LEGACY = "legacy"  # no mark, but holds nothing but the tool's relations (an earlier uuidpk)
+    FOREIGN = "foreign"  # the user's: its tables are user tables; the tool must not write there
+
+    @property
+    def is_tools(self) -> bool:
+        return self in (ToolSchema.MARKED, ToolSchema.LEGACY)
+
+
+def tool_schema_state(comment: str | None, relations: frozenset[str] | None) -> ToolSchema:
+    """Tell the tool's schema from a user's: relations is None when no schema uuidpk exists."""
+    if relations is None:
+        return ToolSchema.ABSENT
+    if comment == TOOL_SCHEMA_MARKER:
+        return ToolSchema.MARKED
+    if comment is None and all(
+        name in TOOL_RELATIONS or name.startswith(TOOL_RELATION_PREFIXES) for name in relations
+    ):
+        return ToolSchema.LEGACY
+    return ToolSchema.FOREIGN
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +84,7 @@ class Table:
     rls_enabled: bool
     comment: str | None
     partition_key: tuple[int, ...] = ()
+    extension: str | None = None  # the extension it belongs to (CREATE EXTENSION made it)
 
     @property
     def qname(self) -> QualifiedName:
@@ -136,9 +181,21 @@ class Sequence:
         return QualifiedName(self.schema, self.name)
 
 
+class DependentKind(StrEnum):
+    """What stands on a column (catalog/dependents.sql spells these in its kind column)."""
+
+    VIEW = "view"
+    MATVIEW = "matview"
+    RULE = "rule"
+    POLICY = "policy"
+    TRIGGER = "trigger"
+    FUNCTION = "function"  # a SQL-standard body (BEGIN ATOMIC) that uses the column
+    GENERATED = "generated"  # a generated column whose expression uses it
+
+
 @dataclass(frozen=True)
 class Dependent:
-    kind: str  # view, matview, rule, policy, trigger, function
+    kind: str  # a DependentKind, as the catalog query spells it
     oid: int
     table_oid: int
     columns: tuple[int, ...]
@@ -206,6 +263,90 @@ class Server:
 
 
 @dataclass(frozen=True)
+class FunctionType:
+    """A type in a function signature, seen through arrays and domains."""
+
+    type: str  # format_type(), e.g. "integer[]", "forum_example.person"
+    base_schema: str  # the element type of an array, the base type of a domain
+    base_name: str
+    is_array: bool
+    relation_oid: int | None  # set when the base type is a row type (table, view, composite)
+    relation_kind: str | None  # r, p, v, m, f, c (composite type)
+    relation_schema: str | None
+    relation_name: str | None
+    integer_fields: tuple[str, ...]  # smallint/integer/bigint fields of that row type
+
+    @property
+    def is_integer(self) -> bool:
+        return self.base_schema == "pg_catalog" and self.base_name in INTEGER_TYPES
+
+    @property
+    def relation(self) -> tuple[str, str] | None:
+        if self.relation_schema is None or self.relation_name is None:
+            return None
+        return (self.relation_schema, self.relation_name)
+
+
+@dataclass(frozen=True)
+class FunctionArgument:
+    position: int
+    name: str | None
+    mode: str  # i in, o out, b inout, v variadic, t RETURNS TABLE column
+    type: FunctionType
+
+    @property
+    def is_input(self) -> bool:
+        return self.mode in ("i", "b", "v")
+
+    @property
+    def is_output(self) -> bool:
+        return self.mode in ("o", "b", "t")
+
+
+@dataclass(frozen=True)
+class Function:
+    oid: int
+    schema: str
+    name: str
+    kind: str  # f function, p procedure, a aggregate, w window
+    identity_arguments: str
+    result: str | None  # pg_get_function_result(); None for procedures
+    language: str
+    returns_set: bool
+    arguments: tuple[FunctionArgument, ...]
+    return_type: FunctionType | None
+    body: str | None  # prosrc, or the whole definition for SQL-standard bodies
+    sql_standard_body: bool
+    trigger_tables: tuple[int, ...] = ()  # tables whose triggers call it (NEW/OLD rows)
+
+    @property
+    def signature(self) -> str:
+        return f"{self.schema}.{self.name}({self.identity_arguments})"
+
+    @property
+    def code(self) -> str | None:
+        """The body as code: for SQL-standard bodies the part after BEGIN ATOMIC / RETURN."""
+        if self.body is None or not self.sql_standard_body:
+            return self.body
+        return _standard_body(self.body)
+
+
+_ATOMIC = re.compile(r"^\s*BEGIN\s+ATOMIC\b(.*)\bEND\s*;?\s*$", re.S | re.M | re.I)
+_RETURN = re.compile(r"^\s*RETURN\b(.*)$", re.S | re.M | re.I)
+
+
+def _standard_body(definition: str) -> str:
+    """The statements of a SQL-standard body, from pg_get_functiondef() text."""
+    m = _ATOMIC.search(definition)
+    if m:
+        return m.group(1)
+    m = _RETURN.search(definition)
+    if m:
+        return "SELECT " + m.group(1).strip().rstrip(";")
+    return definition
+
+
+@dataclass(frozen=True)
 class Catalog:
     """One read of a database's catalogs, with the look-ups the graph needs."""
 
@@ -218,7 +359,9 @@ class Catalog:
     dependents: tuple[Dependent, ...]
     views: tuple[View, ...] = ()
     policies: tuple[Policy, ...] = ()
-    uuidpk_tables: frozenset[str] = frozenset()  # what the uuidpk schema already holds
+    uuidpk_tables: frozenset[str] = frozenset()  # what the tool's schema already holds
+    tool_schema: ToolSchema = ToolSchema.ABSENT
+    functions: tuple[Function, ...] = ()  # read in the same snapshot as everything else
     _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
     _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)
     _by_table: dict[int, list[Column]] = field(default_factory=dict, compare=False, repr=False)

@@ -23,9 +23,10 @@ from . import journal, templates
 from .advisory import migration_lock
 from .errors import BadKey, MigrationFailed, Refused
 from .journal import Migration
-from .planning.online import IndexShape, Kind, OnlinePlan, OnlineStep, Phase
+from .ops import Phase
+from .planning.online import IndexShape, Kind, OnlinePlan, OnlineStep
 
-PHASES = tuple(Phase)
+PHASES = tuple(p for p in Phase if p is not Phase.OFFLINE)  # the online order
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,12 @@ def apply_online(
     convert. `selection`: what the user asked for, stored with a new migration; a running
     migration started for another selection is named instead of continued."""
     with migration_lock(conn):
-        journal.ensure_tables(conn)
         migration = journal.current(conn)
         if migration is None:
-            plan = plan_for()
+            plan = plan_for()  # refuses a foreign uuidpk schema before the journal goes there
             if not plan.steps:
                 return None
+            journal.ensure_tables(conn)
             if selection is not None:
                 plan = replace(plan, options={**plan.options, "selection": dict(selection)})
             migration = journal.start(conn, plan)
@@ -160,7 +161,10 @@ def _run_step(
 
 def _failure(exc: psycopg.Error, step: OnlineStep) -> str:
     message = _message(exc)
-    where = "before the cutover" if PHASES.index(step.phase) < 3 else "at or after the cutover"
+    cutover = PHASES.index(Phase.CUTOVER)
+    where = (
+        "before the cutover" if PHASES.index(step.phase) < cutover else "at or after the cutover"
+    )
     return (
         f"step {step.id} failed: {message}; the steps before it stay done ({where}); "
         "run the same command again to continue"

@@ -23,11 +23,12 @@ import psycopg
 
 from . import __version__
 from .advisory import migration_lock
-from .catalog import read_catalog
+from .catalog import read_catalog, require_tool_schema
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
-from .functions import Function, read_functions
-from .graph import WARNING, Closure, Graph, Key, Problem, SoftEdge
+from .fingerprint import fingerprint_spec, record_fingerprint
+from .functions import Function
+from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
 from .online import Outcome as OnlineOutcome
 from .online import Settings as OnlineSettings
@@ -36,23 +37,18 @@ from .online import abort as abort_running
 from .online import apply_online as run_online
 from .online import may_set_replica, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
-from .planner import GenericReference, Options, Plan, closures_for, plan_conversion
+from .ops import GenericReference, Options, Plan
+from .planning import closures_for, plan_conversion
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
+from .problems import Problem, Severity
 from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
+from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
 from .softrefs import generic_targets, map_content_types, read_content_types
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
-from .verify import (
-    SequenceFix,
-    SequencePosition,
-    Verification,
-    fingerprint_spec,
-    fix_sequences,
-    read_sequence_positions,
-    record_fingerprint,
-)
+from .verify import Verification
 from .verify import verify as _verify
 
 Node = tuple[int, int]
@@ -115,7 +111,7 @@ class Conversion:
     def risks(self) -> list[Problem]:
         """Warnings apply stops at unless the user accepts them (functions that will fail,
         references without a foreign key)."""
-        return [p for p in self.plan.problems if p.severity == WARNING and p.what in RISKS]
+        return [p for p in self.plan.problems if p.severity == Severity.WARNING and p.what in RISKS]
 
     @property
     def columns(self) -> int:
@@ -233,7 +229,7 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
     keys = select_keys(graph, selection)
-    functions = tuple(read_functions(conn))
+    functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
     per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
@@ -290,6 +286,8 @@ def plan(
         utf8=server.encoding == "UTF8",
         generic=analysis.generic,
     )
+    if options.mapping_table:
+        require_tool_schema(analysis.catalog)  # mapping tables go into the tool's schema
     planned = plan_conversion(analysis.graph, list(analysis.keys), options)
     suspects = [p for problems in analysis.problems.values() for p in problems]
     planned = replace(planned, problems=planned.problems + tuple(suspects) + analysis.database_wide)
@@ -334,6 +332,7 @@ def apply(
     accepted, except for a dry run, which rolls back anyway."""
     if conversion.is_empty:
         raise Refused("nothing to convert")
+    require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say)
 
@@ -438,6 +437,7 @@ def plan_online(
             "without a foreign key; accept the risks (--accept-risks), or declare them (--soft-ref)"
         )
     catalog = conversion.analysis.catalog
+    require_tool_schema(catalog)  # the key and the journal go there
     options = replace(
         options,
         native_uuidv7=catalog.server.has_uuidv7,

@@ -13,11 +13,18 @@ from psycopg import sql
 
 from . import templates
 from .model import QualifiedName
-from .planner import (
+from .ops import (
     AddForeignKey,
+    AllOf,
     AlterColumns,
+    AnyOf,
     BuildOrderMap,
     CatalogStatement,
+    Check,
+    ColumnExists,
+    ColumnHasType,
+    ColumnIsIdentity,
+    ConstraintExists,
     CreateKeyFunction,
     CreatePolicy,
     CreateSchema,
@@ -32,12 +39,16 @@ from .planner import (
     DropSequence,
     DropTrigger,
     DropView,
+    IndexValid,
     KeepOldId,
     LockTables,
     Op,
     Plan,
+    RelationExists,
+    SequenceOwned,
     SetLocal,
     Step,
+    TableObjectExists,
     WriteMapping,
 )
 from .safe_text import for_comment
@@ -397,6 +408,100 @@ def _(op: DropRule) -> Iterator[sql.Composable]:
 @render_op.register
 def _(op: CatalogStatement) -> Iterator[sql.Composable]:
     yield template("catalog_statement").format(statement=sql.SQL(op.statement.rstrip().rstrip(";")))
+
+
+# -- done-checks: one boolean expression per check, one SELECT per step ------------------------
+def _check(template_name: str, **values: str) -> sql.Composed:
+    return templates.statement(f"checks/{template_name}.sql").format(
+        **{k: sql.Literal(v) for k, v in values.items()}
+    )
+
+
+@singledispatch
+def check_sql(check: Check) -> sql.Composable:
+    """A boolean SQL expression that is true when the check holds."""
+    raise TypeError(f"no renderer for {type(check).__name__}")
+
+
+def _negated(expression: sql.Composable, holds: bool) -> sql.Composable:
+    return expression if holds else sql.SQL("NOT ") + expression
+
+
+@check_sql.register
+def _(check: ColumnHasType) -> sql.Composable:
+    t = check.table
+    return _check(
+        "column_has_type", schema=t.schema, table=t.name, column=check.column, type=check.type
+    )
+
+
+@check_sql.register
+def _(check: ColumnExists) -> sql.Composable:
+    t = check.table
+    found = _check("column_exists", schema=t.schema, table=t.name, column=check.column)
+    return _negated(found, check.exists)
+
+
+@check_sql.register
+def _(check: ColumnIsIdentity) -> sql.Composable:
+    t = check.table
+    found = _check("column_is_identity", schema=t.schema, table=t.name, column=check.column)
+    return _negated(found, check.identity)
+
+
+@check_sql.register
+def _(check: ConstraintExists) -> sql.Composable:
+    t = check.table
+    found = _check("constraint_exists", schema=t.schema, table=t.name, name=check.name)
+    return _negated(found, check.exists)
+
+
+@check_sql.register
+def _(check: RelationExists) -> sql.Composable:
+    n = check.name
+    found = _check("relation_exists", schema=n.schema, name=n.name, kind=check.kind)
+    return _negated(found, check.exists)
+
+
+@check_sql.register
+def _(check: TableObjectExists) -> sql.Composable:
+    t = check.table
+    found = _check(f"{check.kind}_exists", schema=t.schema, table=t.name, name=check.name)
+    return _negated(found, check.exists)
+
+
+@check_sql.register
+def _(check: SequenceOwned) -> sql.Composable:
+    s = check.sequence
+    return _negated(_check("sequence_owned", schema=s.schema, name=s.name), check.owned)
+
+
+@check_sql.register
+def _(check: IndexValid) -> sql.Composable:
+    return _check("index_valid", schema=check.name.schema, name=check.name.name)
+
+
+@check_sql.register
+def _(check: AllOf) -> sql.Composable:
+    if not check.checks:
+        return sql.SQL("true")
+    return sql.SQL("({})").format(sql.SQL(" AND ").join(check_sql(c) for c in check.checks))
+
+
+@check_sql.register
+def _(check: AnyOf) -> sql.Composable:
+    if not check.checks:
+        return sql.SQL("false")
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(check_sql(c) for c in check.checks))
+
+
+def done_sql(step: Step) -> sql.Composable | None:
+    """One read-only SELECT returning one boolean, `done`: true when the catalog shows that the
+    step already happened. None when the catalog cannot tell (the step has no checks)."""
+    if not step.done:
+        return None
+    condition = sql.SQL("\n    AND ").join(check_sql(c) for c in step.done)
+    return templates.statement("checks/done.sql").format(condition=condition)
 
 
 def step_sql(step: Step) -> list[sql.Composable]:

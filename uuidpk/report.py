@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .graph import Closure, Graph, Key, Problem, closure_problems, key_problems
+from .blockers import closure_problems, key_problems
+from .graph import Closure, Graph, Key
 from .model import FK_ACTIONS
+from .problems import Problem, Severity
 from .safe_text import for_terminal
 
 Node = tuple[int, int]
 
-SEVERITY_ORDER = {"refused": 0, "blocker": 1, "warning": 2, "handled": 3, "note": 4}
+# Fatal first: refused, blocker, warning, handled, note.
+SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(reversed(Severity))}
 
 
 def _column_facts(graph: Graph, node: Node) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .dependents import affected_objects
 from .functions import Function, broken_functions, closure_scope
-from .graph import NOTE, WARNING, Closure, Graph, Problem, affected_objects
+from .graph import Closure, Graph
+from .problems import Problem, Severity
 from .softrefs import SoftRef, ordering_hints, soft_reference_suspects
 
 Node = tuple[int, int]
@@ -43,7 +45,7 @@ def problems_by_closure(
         for root in closure.roots:
             table = catalog.table(root[0])
             problems += [
-                Problem(NOTE, "ordering", str(table.qname), h)
+                Problem(Severity.NOTE, "ordering", str(table.qname), h)
                 for h in ordering_hints(catalog, table)
             ]
     generic: list[Problem] = []
@@ -59,17 +61,6 @@ def problems_by_closure(
     return per_closure, generic
 
 
-def suspect_problems(
-    graph: Graph,
-    closures: Sequence[Closure],
-    functions: Sequence[Function],
-    declared: frozenset[Node] = frozenset(),
-) -> list[Problem]:
-    """Every suspect of a plan, as one list."""
-    per_closure, generic = problems_by_closure(graph, closures, functions, declared)
-    return [p for problems in per_closure.values() for p in problems] + generic
-
-
 def _key_node(graph: Graph, table_oid: int | None) -> Node | None:
     if table_oid is None:
         return None
@@ -83,5 +74,5 @@ def _soft_problem(graph: Graph, ref: SoftRef) -> Problem:
     table = graph.catalog.table(ref.table_oid)
     name = f"{table.qname}.{graph.catalog.column(ref.table_oid, ref.attnum).name}"
     return Problem(
-        WARNING, "soft reference", name, f"{ref.reason}; convert it with --soft-ref {name}"
+        Severity.WARNING, "soft reference", name, f"{ref.reason}; convert it with --soft-ref {name}"
     )

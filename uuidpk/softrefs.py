@@ -19,7 +19,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
+from .django import content_type_relations, content_type_table
 from .functions import closure_members
+from .model import INTEGER_WIDTHS as _WIDTHS
 from .model import Catalog, Column, QualifiedName, Table
 
 if TYPE_CHECKING:  # graph.py may come to import this module: no import cycle at run time
@@ -34,19 +36,6 @@ class ContentType:
     id: int
     app_label: str
     model: str
-
-
-def content_type_table(catalog: Catalog) -> Table | None:
-    """The django_content_type table (id, app_label, model), public's first; None without Django."""
-    found = []
-    for table in catalog.find_tables(None, "django_content_type"):
-        if not table.is_table or table.is_partition:
-            continue
-        names = {c.name for c in catalog.columns_of(table.oid)}
-        if {"id", "app_label", "model"} <= names:
-            found.append(table)
-    found.sort(key=lambda t: (t.schema != "public", t.schema))
-    return found[0] if found else None
 
 
 def read_content_types(conn: psycopg.Connection, catalog: Catalog) -> tuple[ContentType, ...]:
@@ -211,11 +200,7 @@ def _key_targets(graph: Graph, closures: Sequence[Closure]) -> dict[int, tuple[T
 def _content_type_tables(catalog: Catalog, graph: Graph) -> set[int]:
     """django_content_type, and tables whose primary key references it (multi-table
     inheritance children, e.g. a model subclassing ContentType)."""
-    result = {
-        t.oid
-        for t in catalog.find_tables(None, "django_content_type")
-        if {"app_label", "model"} <= {c.name for c in catalog.columns_of(t.oid)}
-    }
+    result = {t.oid for t in content_type_relations(catalog)}
     grew = True
     while grew:
         grew = False
@@ -364,9 +349,6 @@ def _plurals(stem: str) -> set[str]:
     if stem.endswith("y"):
         forms.add(stem[:-1] + "ies")
     return forms
-
-
-_WIDTHS = {"int2": 2, "int4": 4, "int8": 8}
 
 
 def _width(column: Column) -> int:

@@ -18,11 +18,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-INTEGER_TYPES = {
-    exp.DataType.Type.INT,
-    exp.DataType.Type.SMALLINT,
-    exp.DataType.Type.BIGINT,
-    exp.DataType.Type.TINYINT,
+from .model import INTEGER_NAMES
+
+# sqlglot's types for PostgreSQL's integer names (TINYINT: what other dialects call int1).
+INTEGER_TYPES = {exp.DataType.build(name, dialect="postgres").this for name in INTEGER_NAMES} | {
+    exp.DataType.Type.TINYINT
 }
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)

@@ -1,5 +1,5 @@
 -- Columns of the user's tables and views (not system columns, not dropped ones).
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: table_oid, attnum, name, type, type_name, type_schema, not_null, default_expr,
 --          identity, generated, comment
 SELECT a.attrelid::int8                               AS table_oid,
@@ -24,7 +24,5 @@ SELECT a.attrelid::int8                               AS table_oid,
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
    AND a.attnum > 0
    AND NOT a.attisdropped
-   AND n.nspname <> 'information_schema'
-   AND n.nspname <> 'uuidpk'
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY(%(schemas)s::oid[])
  ORDER BY a.attrelid, a.attnum

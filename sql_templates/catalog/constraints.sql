@@ -1,5 +1,5 @@
 -- Primary key, unique, foreign key, check and exclusion constraints on the user's tables.
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, table_oid, name, kind, columns, ref_table_oid, ref_columns, on_update,
 --          on_delete, match_type, deferrable, deferred, validated, parent_oid, index_oid,
 --          definition, comment
@@ -27,7 +27,5 @@ SELECT co.oid::int8                                   AS oid,
   JOIN pg_class c     ON c.oid = co.conrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE co.contype IN ('p', 'u', 'f', 'c', 'x')
-   AND n.nspname <> 'information_schema'
-   AND n.nspname <> 'uuidpk'
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY(%(schemas)s::oid[])
  ORDER BY co.conrelid, co.conname

@@ -2,7 +2,7 @@
 -- keep across ALTER COLUMN ... TYPE (views, materialized views, rules, policies) or keeps only
 -- when their expressions still type-check (triggers with column lists or WHEN, functions with
 -- SQL-standard bodies). Read from pg_depend, one row per (dependent object, table).
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- A generated column's expression depends on the columns it reads (pg_attrdef rows); those
 -- come out as kind 'generated', named by the generated column.
 -- Columns: kind, oid, table_oid, columns, schema, name, relation_oid, definition
@@ -13,8 +13,7 @@ WITH deps AS (
       JOIN pg_class rc     ON rc.oid = d.refobjid
       JOIN pg_namespace rn ON rn.oid = rc.relnamespace
      WHERE d.refclassid = 'pg_class'::regclass
-       AND rn.nspname <> 'information_schema'
-       AND rn.nspname NOT LIKE 'pg\_%' 
+       AND rn.oid = ANY(%(schemas)s::oid[])
        AND d.refobjsubid > 0
        AND d.deptype = 'n'
        AND d.classid IN ('pg_rewrite'::regclass, 'pg_policy'::regclass,

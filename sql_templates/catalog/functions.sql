@@ -5,7 +5,7 @@
 -- type, and the relation when it is a row type (typrelid) with the integer fields of that row.
 -- SQL-standard bodies (BEGIN ATOMIC / RETURN, PostgreSQL 14+) have an empty prosrc; for them
 -- body holds pg_get_functiondef() (pg_get_function_sqlbody() does not exist on 13).
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, schema, name, kind, identity_arguments, result, language, returns_set,
 --          arguments (json list of {position, name, mode, type}), return_type (json type),
 --          body, sql_standard_body, trigger_tables (oids of the tables whose triggers call it:
@@ -18,9 +18,7 @@ WITH procs AS (
            coalesce(p.proallargtypes, p.proargtypes::oid[]) AS argtypes
       FROM pg_proc p
       JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname <> 'information_schema'
-       AND n.nspname <> 'uuidpk'
-       AND n.nspname NOT LIKE 'pg\_%'
+     WHERE n.oid = ANY(%(schemas)s::oid[])
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                           AND d.deptype = 'e')

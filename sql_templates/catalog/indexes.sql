@@ -1,6 +1,6 @@
 -- Indexes on the user's tables, with every column each one uses (keys, INCLUDE columns,
 -- expressions and predicates alike, read from pg_depend).
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, table_oid, name, key_columns, used_columns, is_unique, is_primary, is_partial,
 --          has_expressions, constraint_oid, definition
 SELECT i.indexrelid::int8                             AS oid,
@@ -28,7 +28,5 @@ SELECT i.indexrelid::int8                             AS oid,
   JOIN pg_class ic    ON ic.oid = i.indexrelid
   JOIN pg_class c     ON c.oid = i.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname <> 'information_schema'
-   AND n.nspname <> 'uuidpk'
-   AND n.nspname NOT LIKE 'pg\_%'
+ WHERE n.oid = ANY(%(schemas)s::oid[])
  ORDER BY i.indrelid, ic.relname

@@ -1,5 +1,5 @@
 -- Row-level security policies on the user's tables, with everything CREATE POLICY needs.
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, table_oid, name, permissive, command, roles, using_expr, check_expr
 SELECT p.oid::int8                                    AS oid,
        p.polrelid::int8                               AS table_oid,
@@ -14,6 +14,5 @@ SELECT p.oid::int8                                    AS oid,
   FROM pg_policy p
   JOIN pg_class c     ON c.oid = p.polrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname <> 'information_schema'
-   AND n.nspname NOT LIKE 'pg\_%'
+ WHERE n.oid = ANY(%(schemas)s::oid[])
  ORDER BY p.polrelid, p.polname

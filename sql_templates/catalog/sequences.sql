@@ -1,7 +1,6 @@
--- Sequences, the column that owns each (OWNED BY or identity) and the columns whose
--- defaults call it. A sequence outside the user's schemas is still listed when a user's
--- column uses it.
--- Parameters: none.
+-- Sequences in the user's schemas, the column that owns each (OWNED BY or identity) and the
+-- columns whose defaults call it.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, schema, name, owner_table_oid, owner_attnum, is_identity, used_by
 SELECT s.oid::int8                                    AS oid,
        n.nspname                                      AS schema,
@@ -22,6 +21,5 @@ SELECT s.oid::int8                                    AS oid,
         AND own.refclassid = 'pg_class'::regclass AND own.refobjsubid > 0
         AND own.deptype IN ('a', 'i')
  WHERE s.relkind = 'S'
-   AND n.nspname <> 'information_schema'
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY(%(schemas)s::oid[])
  ORDER BY n.nspname, s.relname

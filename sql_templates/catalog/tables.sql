@@ -1,7 +1,8 @@
 -- Tables, partitioned tables, views and materialized views in the user's schemas.
--- Parameters: none (system schemas, temp schemas and the uuidpk schema are skipped).
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, schema, name, relkind, is_partition, parent_oid, est_rows, size_bytes (estimate),
---          owner, rls_enabled, comment, partition_key (attnums; empty unless partitioned)
+--          owner, rls_enabled, comment, partition_key (attnums; empty unless partitioned),
+--          extension (the extension the relation belongs to, pg_depend deptype 'e'; else NULL)
 SELECT c.oid::int8                                  AS oid,
        n.nspname                                    AS schema,
        c.relname                                    AS name,
@@ -22,11 +23,14 @@ SELECT c.oid::int8                                  AS oid,
        c.relrowsecurity                             AS rls_enabled,
        obj_description(c.oid, 'pg_class')           AS comment,
        coalesce((SELECT pt.partattrs::int2[]::int4[] FROM pg_partitioned_table pt
-                  WHERE pt.partrelid = c.oid), '{}')  AS partition_key
+                  WHERE pt.partrelid = c.oid), '{}')  AS partition_key,
+       (SELECT e.extname FROM pg_depend d
+          JOIN pg_extension e ON e.oid = d.refobjid
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+         LIMIT 1)                                   AS extension
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-   AND n.nspname <> 'information_schema'
-   AND n.nspname <> 'uuidpk'
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY(%(schemas)s::oid[])
  ORDER BY n.nspname, c.relname

@@ -1,7 +1,7 @@
 -- Views and materialized views in the user's schemas, with what it takes to recreate each
 -- exactly: definition, options, owner, comments, grants, and the relations it reads.
 -- Read with search_path = pg_catalog so definitions name every user object with its schema.
--- Parameters: none.
+-- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, schema, name, relkind, definition, options, owner, comment, column_comments
 --          (jsonb: column name -> comment), grants (jsonb: [{grantee, privilege, grantable}]),
 --          populated, reads (oids of relations it depends on), triggers (CREATE TRIGGER
@@ -41,6 +41,5 @@ SELECT c.oid::int8                                    AS oid,
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('v', 'm')
-   AND n.nspname <> 'information_schema'
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY(%(schemas)s::oid[])
  ORDER BY n.nspname, c.relname

@@ -1,1 +1,7 @@
-"""The orders of steps: pure functions from the graph and options to a plan."""
+"""Orders of steps, pure: graph + options -> Plan. offline.py is the one-transaction order;
+common.py holds what every order needs; online.py (with shadows.py) the phased order."""
+
+from .common import closures_for, mapping_names, require_runnable
+from .offline import plan_conversion
+
+__all__ = ["closures_for", "mapping_names", "plan_conversion", "require_runnable"]

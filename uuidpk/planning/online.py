@@ -29,18 +29,14 @@ from typing import Any
 
 from psycopg import sql
 
+from ..dependents import affected_objects
 from ..errors import Refused
-from ..graph import Closure, Graph, Key, affected_objects
+from ..graph import Closure, Graph, Key
 from ..model import QualifiedName
-from ..planner import (
-    Options,
-    _drop_dependents,
-    _key_roots,
-    _restore_dependents,
-    plan_conversion,
-    require_runnable,
-)
+from ..ops import LockLevel, Options, Phase
 from ..render import render_op
+from .common import drop_dependents, key_roots, require_runnable, restore_dependents
+from .offline import plan_conversion
 from .shadows import (
     IndexShape,
     Layout,
@@ -53,14 +49,6 @@ from .shadows import (
     template,
     text,
 )
-
-
-class Phase(StrEnum):
-    EXPAND = "expand"
-    BACKFILL = "backfill"
-    PREPARE = "prepare"
-    CUTOVER = "cutover"
-    CONTRACT = "contract"
 
 
 class Kind(StrEnum):
@@ -81,7 +69,7 @@ class OnlineStep:
     kind: Kind
     statements: tuple[str, ...]
     undo: tuple[str, ...] = ()
-    lock: str | None = None  # the strongest lock its statements take
+    lock: LockLevel | None = None  # the strongest lock its statements take
     labels: tuple[str, ...] = ()  # PROOF: the table of each statement
     target: str | None = None  # INDEX: the index, qualified and quoted, for the validity check
     bound: str | None = None  # BACKFILL: the statement reading where the backfill ends
@@ -97,6 +85,7 @@ class OnlineStep:
         values = dict(data)
         values["phase"] = Phase(values["phase"])
         values["kind"] = Kind(values["kind"])
+        values["lock"] = LockLevel(values["lock"]) if values.get("lock") else None
         for name in ("statements", "undo", "labels"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
@@ -193,7 +182,12 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         text(template("key_table_drop")),
     ]
     yield OnlineStep(
-        "expand:key", Phase.EXPAND, Kind.KEY, tuple(key_statements), tuple(key_undo), "SHARE"
+        "expand:key",
+        Phase.EXPAND,
+        Kind.KEY,
+        tuple(key_statements),
+        tuple(key_undo),
+        LockLevel.SHARE,
     )
     for table_oid in layout.tables:
         table = ident(layout.qname(table_oid))
@@ -237,7 +231,7 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
             Kind.TRANSACTION,
             tuple(statements),
             tuple(undo),
-            "ACCESS EXCLUSIVE",
+            LockLevel.ACCESS_EXCLUSIVE,
         )
 
 
@@ -273,7 +267,7 @@ def _backfill(layout: Layout, quiet_tables: frozenset[int]) -> Iterable[OnlineSt
             Phase.BACKFILL,
             Kind.BACKFILL,
             (text(batch),),
-            lock="ROW EXCLUSIVE",
+            lock=LockLevel.ROW_EXCLUSIVE,
             bound=text(bound),
             by_pages=by_pages,
             rows=max(catalog.table(table_oid).est_rows, 0),
@@ -292,7 +286,7 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
                 Kind.INDEX,
                 (twin.statement,),
                 (text(template("index_drop_concurrently").format(index=index)),),
-                "SHARE UPDATE EXCLUSIVE",
+                LockLevel.SHARE_UPDATE_EXCLUSIVE,
                 target=text(index),
             )
     for table_oid in layout.tables:
@@ -315,14 +309,14 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
                     ),
                 ),
                 undo,
-                "ACCESS EXCLUSIVE",
+                LockLevel.ACCESS_EXCLUSIVE,
             )
             yield OnlineStep(
                 f"validate:{qname}.{p.not_null_check}",
                 Phase.PREPARE,
                 Kind.AUTOCOMMIT,
                 (text(template("constraint_validate").format(table=table, name=name)),),
-                lock="SHARE UPDATE EXCLUSIVE",
+                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
             )
     for fk_twin in layout.foreign_keys:
         table = ident(fk_twin.table)
@@ -333,7 +327,7 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
             Kind.TRANSACTION,
             (fk_twin.statement,),
             (text(template("constraint_drop").format(table=table, name=name)),),
-            "SHARE ROW EXCLUSIVE",
+            LockLevel.SHARE_ROW_EXCLUSIVE,
         )
         if fk_twin.constraint.validated:
             yield OnlineStep(
@@ -341,7 +335,7 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
                 Phase.PREPARE,
                 Kind.AUTOCOMMIT,
                 (text(template("constraint_validate").format(table=table, name=name)),),
-                lock="SHARE UPDATE EXCLUSIVE",
+                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
             )
     yield OnlineStep(
         "analyze",
@@ -350,7 +344,7 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
         tuple(
             text(template("analyze").format(table=ident(layout.qname(t)))) for t in layout.tables
         ),
-        lock="SHARE UPDATE EXCLUSIVE",
+        lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
     )
 
 
@@ -378,7 +372,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         Phase.CUTOVER,
         Kind.PROOF,
         tuple(proofs),
-        lock="ACCESS SHARE",
+        lock=LockLevel.ACCESS_SHARE,
         labels=tuple(str(layout.qname(t)) for t in layout.tables),
     )
 
@@ -390,7 +384,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
     ]
     # Views, policies, triggers and rules name columns by number: dropped before the names
     # swap, recreated after it from their text, they stand on the new columns.
-    out += [s for op in _drop_dependents(graph, affected) for s in render_op(op)]
+    out += [s for op in drop_dependents(graph, affected) for s in render_op(op)]
     # The fill triggers name the shadows, which are about to be renamed.
     out += [
         template("trigger_drop").format(
@@ -473,7 +467,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
             out.append(
                 _constraint_comment(twin.table, twin.constraint.name, twin.constraint.comment)
             )
-    out += [s for op in _restore_dependents(graph, affected) for s in render_op(op)]
+    out += [s for op in restore_dependents(graph, affected) for s in render_op(op)]
     del catalog
     yield OnlineStep(
         "cutover",
@@ -481,7 +475,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         Kind.TRANSACTION,
         tuple(text(s) for s in out),
         (),
-        "ACCESS EXCLUSIVE",
+        LockLevel.ACCESS_EXCLUSIVE,
     )
 
 
@@ -562,7 +556,7 @@ def _contract(layout: Layout) -> Iterable[OnlineStep]:
     graph = layout.graph
     catalog = graph.catalog
     nodes = layout.nodes
-    kept = set(_key_roots(graph, list({id(c): c for c in nodes.values()}.values())))
+    kept = set(key_roots(graph, list({id(c): c for c in nodes.values()}.values())))
     if not layout.options.keep_old_id:
         kept = set()
     # A sequence another column still draws from must not go with the old column it belongs
@@ -600,7 +594,7 @@ def _contract(layout: Layout) -> Iterable[OnlineStep]:
             Phase.CONTRACT,
             Kind.TRANSACTION,
             tuple(statements),
-            lock="ACCESS EXCLUSIVE",
+            lock=LockLevel.ACCESS_EXCLUSIVE,
         )
     forget = [
         text(template("function_drop").format(function=ident(layout.functions[t]) + sql.SQL("()")))
@@ -612,5 +606,9 @@ def _contract(layout: Layout) -> Iterable[OnlineStep]:
     ]
     forget.append(text(template("key_table_drop")))
     yield OnlineStep(
-        "forget-key", Phase.CONTRACT, Kind.TRANSACTION, tuple(forget), lock="ACCESS EXCLUSIVE"
+        "forget-key",
+        Phase.CONTRACT,
+        Kind.TRANSACTION,
+        tuple(forget),
+        lock=LockLevel.ACCESS_EXCLUSIVE,
     )

@@ -20,7 +20,8 @@ from .. import templates
 from ..errors import Refused
 from ..graph import Closure, Graph
 from ..model import FK_ACTIONS, MATCH_TYPES, Column, Constraint, Index, QualifiedName
-from ..planner import Derivation, Options, _derivations, _foreign_keys, _parents_first, _sequences
+from ..ops import Derivation, Options
+from .common import derivations, foreign_keys, parents_first, sequences
 
 Node = tuple[int, int]
 MAX_NAME = 63  # NAMEDATALEN - 1: PostgreSQL cuts longer names silently
@@ -125,9 +126,9 @@ def layout_for(
 ) -> Layout:
     catalog = graph.catalog
     nodes = {n: c for c in closures for n in c.nodes}
-    tables = _parents_first(graph, sorted({n[0] for n in nodes}))
-    _, derivations = _derivations(graph, closures, options)
-    sequences = _sequences(catalog, nodes)
+    tables = parents_first(graph, sorted({n[0] for n in nodes}))
+    _, derived = derivations(graph, closures, options)
+    generators = sequences(catalog, nodes)
     layout = Layout(graph, options, nodes, tables)
     relations = {t.qname for t in catalog.tables} | {s.qname for s in catalog.sequences}
     relations |= {QualifiedName(catalog.table(i.table_oid).schema, i.name) for i in catalog.indexes}
@@ -156,8 +157,8 @@ def layout_for(
                     column,
                     shadow,
                     old,
-                    derivations[node],
-                    bool(column.identity) or node in sequences,
+                    derived[node],
+                    bool(column.identity) or node in generators,
                     check,
                 )
             )
@@ -170,7 +171,7 @@ def layout_for(
             if (set(index.used_columns) | set(index.key_columns)) & {p.column.attnum for p in plans}
         ]
     taken_fk: dict[int, set[str]] = {}
-    for fk in _foreign_keys(graph, closures):
+    for fk in foreign_keys(graph, closures):
         taken = taken_fk.setdefault(
             fk.table_oid, {c.name for c in catalog.constraints_of(fk.table_oid)}
         )

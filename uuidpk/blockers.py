@@ -1,0 +1,149 @@
+"""What stands in the way of converting a key: reasons PostgreSQL will refuse, what the plan
+handles, and what may break later. Pure."""
+
+from __future__ import annotations
+
+from .dependents import affected_objects
+from .graph import Closure, Graph, Key
+from .problems import Problem, Severity
+
+
+def key_problems(key: Key) -> list[Problem]:
+    """Reasons a key cannot be converted at all."""
+    column = key.column
+    name = f"{key.table.qname}.{column.name}"
+    if column.is_uuid:
+        return [Problem(Severity.REFUSED, "key", name, "the key is already uuid")]
+    if not (column.is_integer or column.is_text):
+        return [
+            Problem(Severity.REFUSED, "key", name, f"keys of type {column.type} are not supported")
+        ]
+    return []
+
+
+def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
+    """What PostgreSQL will refuse, what the plan handles, and what may break, for a closure."""
+    catalog = graph.catalog
+    problems: list[Problem] = []
+    members = graph.members(closure.nodes)
+    for node in members:
+        column = catalog.column(*node)
+        table = catalog.table(node[0])
+        name = f"{table.qname}.{column.name}"
+        if table.relkind == "f":
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "foreign table",
+                    str(table.qname),
+                    "a foreign table's column type cannot be changed remotely",
+                )
+            )
+        if table.extension is not None:  # catalog: pg_depend 'e'; DROP EXTENSION owns it
+            problems.append(
+                Problem(
+                    Severity.REFUSED,
+                    "extension table",
+                    name,
+                    f"belongs to extension {table.extension}: uuidpk does not convert an "
+                    "extension's tables",
+                )
+            )
+        if column.identity:
+            kind = "ALWAYS" if column.identity == "a" else "BY DEFAULT"
+            problems.append(
+                Problem(
+                    Severity.HANDLED,
+                    "identity",
+                    name,
+                    f"GENERATED {kind} AS IDENTITY is dropped; new rows get UUIDs",
+                )
+            )
+        elif column.default_expr is not None and not table.is_partition:
+            seq = catalog.sequence_of(*node)
+            seq = seq if seq is not None and node in seq.used_by else None
+            if seq is not None and seq.owner is None:
+                problems.append(
+                    Problem(
+                        Severity.WARNING,
+                        "sequence",
+                        str(seq.qname),
+                        "is not OWNED BY any column, so it is left in place after its default "
+                        "is replaced (the application may call it)",
+                    )
+                )
+            if seq is not None and "nextval(" in column.default_expr:
+                problems.append(
+                    Problem(
+                        Severity.HANDLED,
+                        "default",
+                        name,
+                        f"{column.default_expr} is replaced by a UUID default",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        Severity.BLOCKER,
+                        "default",
+                        name,
+                        f"default {column.default_expr} cannot become a uuid",
+                    )
+                )
+        if column.attnum in table.partition_key:
+            problems.append(
+                Problem(
+                    Severity.REFUSED,
+                    "partition key",
+                    name,
+                    "PostgreSQL cannot change the type of a partition key column",
+                )
+            )
+        if column.generated:
+            problems.append(
+                Problem(
+                    Severity.REFUSED,
+                    "generated column",
+                    name,
+                    "a generated column cannot be converted",
+                )
+            )
+        if column.is_uuid:
+            problems.append(Problem(Severity.REFUSED, "column", name, "already uuid"))
+        elif not (column.is_integer or column.is_text):
+            problems.append(
+                Problem(
+                    Severity.REFUSED,
+                    "column",
+                    name,
+                    f"columns of type {column.type} are not supported",
+                )
+            )
+    affected = affected_objects(graph, [closure])
+    problems.extend(affected.problems)
+    member_set = set(members)
+    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
+        if (index.is_partial or index.has_expressions) and any(
+            (index.table_oid, a) in member_set for a in index.used_columns
+        ):
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    "index",
+                    index.name,
+                    "its expression or predicate is rebuilt over uuid and must "
+                    "still make sense: " + index.definition,
+                )
+            )
+    for table_oid in sorted({t for t, _ in members}):
+        table = catalog.table(table_oid)
+        if table.is_partitioned:
+            problems.append(
+                Problem(
+                    Severity.HANDLED,
+                    "partitioned table",
+                    str(table.qname),
+                    "converted through the parent; partitions follow",
+                )
+            )
+    return problems

@@ -1,0 +1,277 @@
+"""The offline plan: graph + options -> Plan, one transaction. Pure: no I/O, no SQL text.
+
+The steps come in this order, for reasons PostgreSQL imposes:
+1. lock every table of every closure, parents first (no deadlock half-way);
+2. make the derivation function (the key lives only inside it, in pg_temp);
+3. write mapping tables while the old values still exist;
+4. drop the closure's foreign keys: while one side is integer and the other uuid, PostgreSQL
+   cannot keep them (their operators would not match);
+5. drop identity (PostgreSQL will not change an identity column's type), keep old values;
+6. one ALTER TABLE per table: drop the sequence default, change every closure column of that
+   table with USING f(col), set the UUID default -- one rewrite, indexes rebuilt with their names;
+7. restore the foreign keys with their exact names, actions, deferrability and comments;
+8. drop the sequences that served only converted keys; forget the derivation function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from ..blockers import closure_problems, key_problems
+from ..dependents import Affected, affected_objects
+from ..graph import Closure, Graph, Key
+from ..model import QualifiedName
+from ..ops import (
+    AllOf,
+    AlterColumns,
+    AnyOf,
+    Check,
+    ColumnChange,
+    ColumnExists,
+    ColumnHasType,
+    ColumnIsIdentity,
+    ConstraintExists,
+    CreateKeyFunction,
+    CreateSchema,
+    DisownSequence,
+    DropConstraint,
+    DropIdentity,
+    DropKeyFunction,
+    DropSequence,
+    GeneratedColumn,
+    KeepOldId,
+    LockTables,
+    Op,
+    Options,
+    Phase,
+    Plan,
+    RelationExists,
+    SequenceOwned,
+    SetLocal,
+    Step,
+    TableObjectExists,
+    WriteMapping,
+)
+from ..problems import Problem
+from . import common
+from .locks import step_lock
+
+
+def plan_conversion(graph: Graph, keys: Sequence[Key], options: Options) -> Plan:
+    """The offline plan for the given keys. Problems are in the plan; a plan with blocking
+    problems has no steps."""
+    closures = common.closures_for(graph, keys)
+    problems: list[Problem] = []
+    for key in keys:
+        problems.extend(key_problems(key))
+    for closure in closures:
+        problems.extend(closure_problems(graph, closure))
+    for generic in options.generic:
+        closure, found = common.generic_closure(graph, closures, generic, options)
+        problems.extend(found)
+        closures.append(closure)
+    texts = frozenset(g.column for g in options.generic if graph.catalog.column(*g.column).is_text)
+    plan = Plan(tuple(keys), tuple(closures), tuple(problems), text_columns=texts)
+    if plan.blocking or not closures:
+        return plan
+    return replace(plan, steps=tuple(_steps(graph, closures, options)))
+
+
+def _step(step_id: str, name: str, ops: tuple[Op, ...], done: tuple[Check, ...] = ()) -> Step:
+    """An offline step: in the one transaction, under the strongest lock its ops take."""
+    return Step(name, ops, step_id, Phase.OFFLINE, step_lock(ops), True, done)
+
+
+def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Iterable[Step]:
+    catalog = graph.catalog
+    nodes = {n: c for c in closures for n in c.nodes}
+    tables = sorted({n[0] for n in nodes}, key=lambda t: catalog.table(t).qname)
+    foreign_keys = common.foreign_keys(graph, closures)
+    sequences = common.sequences(catalog, nodes)
+
+    order_maps, derivations = common.derivations(graph, closures, options)
+    # The catalog's sign that the columns changed; text object ids of a generic relation stay
+    # text, so only what becomes uuid can tell.
+    converted = tuple(
+        ColumnHasType(catalog.table(n[0]).qname, catalog.column(*n).name, "uuid")
+        for n in sorted(nodes, key=graph.sort_key)
+        if not derivations[n].as_text
+    )
+    yield _step(
+        "prepare",
+        "prepare",
+        (
+            SetLocal("maintenance_work_mem", options.maintenance_work_mem),
+            # A queued ACCESS EXCLUSIVE request blocks every later reader of the table: give
+            # up (and roll back) rather than stall the application behind a long transaction.
+            SetLocal("lock_timeout", options.lock_timeout),
+            LockTables(tuple(catalog.table(t).qname for t in common.parents_first(graph, tables))),
+            CreateKeyFunction(
+                options.key, time_ordered=options.uuid_version == 7, utf8=options.utf8
+            ),
+            *order_maps,
+        ),
+        # Locks, settings and pg_temp functions last as long as the session: nothing to see.
+    )
+    if options.mapping_table:
+        mappings: list[Op] = [CreateSchema()]
+        roots = common.key_roots(graph, closures)
+        names = common.mapping_names(
+            [catalog.table(r[0]).qname for r in roots], catalog.uuidpk_tables
+        )
+        for root in roots:
+            table = catalog.table(root[0])
+            column = catalog.column(*root)
+            mappings.append(
+                WriteMapping(
+                    QualifiedName("uuidpk", names[table.qname]),
+                    table.qname,
+                    column.name,
+                    column.type,
+                    derivations[root],
+                )
+            )
+        yield _step(
+            "write-mapping-tables",
+            "write mapping tables",
+            tuple(mappings),
+            tuple(RelationExists(m.mapping, "r") for m in mappings if isinstance(m, WriteMapping)),
+        )
+    affected = affected_objects(graph, list(closures))
+    drops = common.drop_dependents(graph, affected) + tuple(
+        DropConstraint(catalog.table(c.table_oid).qname, c.name) for c in affected.dropped_checks
+    )
+    if drops:
+        # Done once they are gone, or once the columns changed (they are back by then).
+        gone = _dependents_exist(graph, affected, exists=False) + tuple(
+            ConstraintExists(catalog.table(c.table_oid).qname, c.name, exists=False)
+            for c in affected.dropped_checks
+        )
+        yield _step(
+            "drop-dependents",
+            "drop views, policies, triggers and rules on the keys",
+            drops,
+            (AnyOf((AllOf(gone), AllOf(converted))),),
+        )
+    fk_done: list[Check] = []
+    for fk in foreign_keys:
+        owner = catalog.table(fk.table_oid).qname
+        changed = ColumnHasType(owner, catalog.column(fk.table_oid, fk.columns[0]).name, "uuid")
+        fk_done.append(AnyOf((ConstraintExists(owner, fk.name, exists=False), changed)))
+    yield _step(
+        "drop-foreign-keys",
+        "drop foreign keys",
+        tuple(DropConstraint(catalog.table(fk.table_oid).qname, fk.name) for fk in foreign_keys),
+        tuple(fk_done),
+    )
+    before: list[Op] = []
+    for node in sorted(nodes, key=graph.sort_key):
+        column = catalog.column(*node)
+        if column.identity:
+            before.append(DropIdentity(catalog.table(node[0]).qname, column.name))
+    if options.keep_old_id:
+        for root in common.key_roots(graph, closures):
+            column = catalog.column(*root)
+            before.append(
+                KeepOldId(
+                    catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
+                )
+            )
+    if before:
+        yield _step(
+            "drop-identity",
+            "drop identity, keep old values",
+            tuple(before),
+            tuple(
+                ColumnIsIdentity(op.table, op.column, identity=False)
+                if isinstance(op, DropIdentity)
+                else ColumnExists(op.table, op.column)
+                for op in before
+                if isinstance(op, DropIdentity | KeepOldId)
+            ),
+        )
+    alters = []
+    for table_oid in tables:
+        changes = []
+        for column in catalog.columns_of(table_oid):
+            node = (table_oid, column.attnum)
+            if node not in nodes:
+                continue
+            had_generator = bool(column.identity) or node in sequences
+            changes.append(
+                ColumnChange(
+                    column.name,
+                    derivations[node],
+                    "text" if derivations[node].as_text else "uuid",
+                    drop_default=column.default_expr is not None,
+                    new_default=common.new_default(options) if had_generator else None,
+                )
+            )
+        generated = tuple(
+            GeneratedColumn(
+                dep.name,
+                catalog.column_named(table_oid, dep.name).type,  # type: ignore[union-attr]
+                dep.definition or "",
+            )
+            for dep in affected.generated
+            if dep.relation_oid == table_oid
+        )
+        alters.append(AlterColumns(catalog.table(table_oid).qname, tuple(changes), generated))
+    yield _step("convert-columns", "convert columns", tuple(alters), converted)
+    restore = tuple(common.add_foreign_key(catalog, fk) for fk in foreign_keys)
+    yield _step(
+        "restore-foreign-keys",
+        "restore foreign keys",
+        restore,
+        # The names existed before too: only with the new type do they tell.
+        tuple(ConstraintExists(fk.table, fk.name) for fk in restore) + converted if restore else (),
+    )
+    restores = common.restore_dependents(graph, affected)
+    if restores:
+        yield _step(
+            "restore-dependents",
+            "restore views, policies, triggers and rules",
+            restores,
+            _dependents_exist(graph, affected, exists=True) + converted,
+        )
+    finish: list[Op] = []
+    for seq in sorted(set(sequences.values()), key=lambda s: s.qname):
+        if seq.is_identity or seq.owner is None:
+            continue  # DROP IDENTITY took it; a sequence nobody owns may serve the application
+        users = set(seq.used_by) | {seq.owner}
+        if all(graph.canon(u) in nodes for u in users):
+            finish.append(DropSequence(seq.qname))
+        elif graph.canon(seq.owner) in nodes:
+            finish.append(DisownSequence(seq.qname))
+    finish.append(DropKeyFunction(options.uuid_version == 7, tuple(m.function for m in order_maps)))
+    yield _step(
+        "drop-sequences",
+        "drop sequences, forget the key",
+        tuple(finish),
+        tuple(
+            RelationExists(op.sequence, "S", exists=False)
+            if isinstance(op, DropSequence)
+            else SequenceOwned(op.sequence, owned=False)
+            for op in finish
+            if isinstance(op, DropSequence | DisownSequence)
+        ),
+    )
+
+
+def _dependents_exist(graph: Graph, affected: Affected, *, exists: bool) -> tuple[Check, ...]:
+    """The views, policies, triggers and rules the plan drops and recreates, as checks."""
+    name = graph.catalog.table
+    checks: list[Check] = [
+        RelationExists(r.view.qname, "m" if r.view.is_materialized else "v", exists)
+        for r in affected.views
+    ]
+    checks += [
+        TableObjectExists("policy", p.table, p.policy.name, exists) for p in affected.policies
+    ]
+    for kind, found in (("trigger", affected.triggers), ("rule", affected.rules)):
+        checks += [
+            TableObjectExists(kind, name(d.relation_oid).qname, d.name, exists)  # type: ignore[arg-type]
+            for d in found
+        ]
+    return tuple(checks)
