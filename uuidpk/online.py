@@ -355,16 +355,14 @@ def _batch_settings(settings: Settings) -> Settings:
 
 
 def _index(conn: psycopg.Connection, step: OnlineStep) -> None:
-    row = conn.execute(
-        templates.statement("online/index_state.sql"), {"index": step.target}
-    ).fetchone()
+    assert step.done is not None
+    row = conn.execute(_text(step.done)).fetchone()
     if row is not None and row[0]:
         return  # built by an earlier run that stopped before journaling it
-    if row is not None:
-        # An interrupted CREATE INDEX CONCURRENTLY leaves the index INVALID: maintained on
-        # every write, never used, and in the way of the same name. Drop it and build again.
-        for statement in step.undo:
-            conn.execute(_text(statement))
+    # An interrupted CREATE INDEX CONCURRENTLY leaves the index INVALID: maintained on every
+    # write, never used, and in the way of the same name. Drop it (if there) and build again.
+    for statement in step.undo:
+        conn.execute(_text(statement))
     conn.execute(_text(step.statements[0]))
 
 

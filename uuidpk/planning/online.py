@@ -29,12 +29,13 @@ from typing import Any
 
 from psycopg import sql
 
+from .. import templates
 from ..dependents import affected_objects
 from ..errors import Refused
 from ..graph import Closure, Graph, Key
 from ..model import QualifiedName
-from ..ops import LockLevel, Options, Phase
-from ..render import render_op
+from ..ops import Check, IndexValid, LockLevel, Options, Phase
+from ..render import check_sql, render_op
 from .common import drop_dependents, key_roots, require_runnable, restore_dependents
 from .offline import plan_conversion
 from .shadows import (
@@ -71,7 +72,7 @@ class OnlineStep:
     undo: tuple[str, ...] = ()
     lock: LockLevel | None = None  # the strongest lock its statements take
     labels: tuple[str, ...] = ()  # PROOF: the table of each statement
-    target: str | None = None  # INDEX: the index, qualified and quoted, for the validity check
+    done: str | None = None  # a SELECT of one boolean: the catalog shows the step happened
     bound: str | None = None  # BACKFILL: the statement reading where the backfill ends
     by_pages: bool = False  # BACKFILL: ctid page ranges (no single-column key)
     rows: int = 0  # BACKFILL: the table's estimated rows
@@ -100,6 +101,13 @@ class OnlinePlan:
 
     def options_json(self) -> str:
         return json.dumps(dict(self.options), sort_keys=True)
+
+
+def done_query(*checks: Check) -> sql.Composable:
+    """The done-check of a step that cannot be journaled in its own transaction (a concurrent
+    index build), as ops' checks render it."""
+    condition = sql.SQL(" AND ").join(check_sql(c) for c in checks)
+    return templates.statement("checks/done.sql").format(condition=condition)
 
 
 def plan_online(
@@ -287,7 +295,7 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
                 (twin.statement,),
                 (text(template("index_drop_concurrently").format(index=index)),),
                 LockLevel.SHARE_UPDATE_EXCLUSIVE,
-                target=text(index),
+                done=text(done_query(IndexValid(QualifiedName(qname.schema, twin.name)))),
             )
     for table_oid in layout.tables:
         qname = layout.qname(table_oid)
