@@ -1,10 +1,9 @@
 -- The derivation of ../migrate/derive_function.sql (same bytes hashed, same bits set: the same
--- values as an offline apply with the same key), reading the key from uuidpk.online_key.
--- SECURITY DEFINER with a fixed search_path: the fill triggers call it from the application's
--- sessions, whose roles can neither read the key table nor see the key in pg_proc.prosrc.
+-- values as an offline apply with the same key), with the key as an argument: a one-expression
+-- SQL function without SECURITY DEFINER, so PostgreSQL inlines it into the backfill's UPDATE,
+-- whose key argument is a sub-select of uuidpk.online_key evaluated once per statement.
 -- Parameters: {value_type} text or bigint; {volatility}; {root_bytes}, {value_bytes} as in
 -- ../migrate/derive_function.sql.
-CREATE FUNCTION uuidpk.online_uuid(root text, v {value_type}) RETURNS uuid
-    LANGUAGE sql {volatility} STRICT PARALLEL SAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $b$SELECT encode(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(substring(sha256((SELECT k.key FROM uuidpk.online_key k) || {root_bytes} || '\x00'::bytea || {value_bytes}) FROM 1 FOR 16), 55, 1), 54, 0), 53, 0), 52, 0), 71, 1), 70, 0), 69, 0), 68, 0), 'hex')::uuid$b$
+CREATE FUNCTION uuidpk.online_uuid_k(key bytea, root text, v {value_type}) RETURNS uuid
+    LANGUAGE sql {volatility} PARALLEL SAFE
+    AS $b$SELECT encode(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(substring(sha256(key || {root_bytes} || '\x00'::bytea || {value_bytes}) FROM 1 FOR 16), 55, 1), 54, 0), 53, 0), 52, 0), 71, 1), 70, 0), 69, 0), 68, 0), 'hex')::uuid$b$

@@ -251,7 +251,9 @@ def _backfill(layout: Layout, quiet_tables: frozenset[int]) -> Iterable[OnlineSt
         assignments = sql.SQL(", ").join(
             template("assignment").format(
                 column=sql.Identifier(p.shadow),
-                expression=derive(p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name)),
+                expression=derive(
+                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
+                ),
             )
             for p in layout.columns[table_oid]
         )
@@ -364,7 +366,9 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         mismatch = sql.SQL(" OR ").join(
             template("mismatch").format(
                 shadow=sql.Identifier(p.shadow),
-                expression=derive(p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name)),
+                expression=derive(
+                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
+                ),
             )
             for p in layout.columns[table_oid]
         )

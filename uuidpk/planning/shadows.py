@@ -310,25 +310,37 @@ def _foreign_key_twin(layout: Layout, fk: Constraint, taken: set[str]) -> Foreig
 
 
 # -- the derivation ----------------------------------------------------------------------
-DERIVE_FUNCTIONS = ("uuidpk.online_uuid(text, text)", "uuidpk.online_uuid(text, bigint)")
+DERIVE_FUNCTIONS = (
+    "uuidpk.online_uuid(text, text)",
+    "uuidpk.online_uuid(text, bigint)",
+    "uuidpk.online_uuid_k(bytea, text, text)",
+    "uuidpk.online_uuid_k(bytea, text, bigint)",
+)
 DERIVE_FUNCTIONS_V7 = (
     "uuidpk.online_uuid7(text, text, bigint)",
     "uuidpk.online_uuid7(text, bigint, bigint)",
+    "uuidpk.online_uuid7_k(bytea, text, text, bigint)",
+    "uuidpk.online_uuid7_k(bytea, text, bigint, bigint)",
 )
 
 
-def derive(derivation: Derivation, value: sql.Composable) -> sql.Composable:
-    """A column's new value from its old value (NEW.col in triggers, t.col in batches)."""
+def derive(derivation: Derivation, value: sql.Composable, *, keyed: bool = False) -> sql.Composable:
+    """A column's new value from its old value: in the fill triggers (NEW.col) through the
+    SECURITY DEFINER function; keyed, in the migrating session's batches and proof (t.col),
+    through the inlined function with the key read once per statement."""
     cast = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(value)
     root = sql.Literal(derivation.root)
+    suffix = "_keyed" if keyed else ""
     if derivation.version == 7:
         ms = sql.SQL("{}::bigint").format(value)
-        return template("derive_call_v7").format(root=root, value=cast, ms=ms)
-    return template("derive_call").format(root=root, value=cast)
+        return template(f"derive_call{suffix}_v7").format(root=root, value=cast, ms=ms)
+    return template(f"derive_call{suffix}").format(root=root, value=cast)
 
 
 def derive_function_statements(options: Options) -> list[str]:
     text_bytes = migrate_template("text_bytes_utf8" if options.utf8 else "text_bytes_convert")
+    # convert_to() is only STABLE: in a database of another encoding the derivation is too.
+    volatility = sql.SQL("IMMUTABLE" if options.utf8 else "STABLE")
     variants = [
         {"value_type": sql.SQL("text"), "value_bytes": text_bytes.format(text=sql.SQL("v"))},
         {
@@ -336,18 +348,27 @@ def derive_function_statements(options: Options) -> list[str]:
             "value_bytes": migrate_template("integer_bytes").format(value=sql.SQL("v")),
         },
     ]
-    shapes = ["derive_function"] + (["derive_function_v7"] if options.uuid_version == 7 else [])
-    return [
+    v7 = options.uuid_version == 7
+    keyed = ["derive_function"] + (["derive_function_v7"] if v7 else [])
+    definers = ["derive_function_definer"] + (["derive_function_definer_v7"] if v7 else [])
+    statements = [
         text(
             template(shape).format(
-                volatility=sql.SQL("STABLE"),  # it reads a table
+                volatility=volatility,
                 root_bytes=text_bytes.format(text=sql.SQL("root")),
                 **variant,
             )
         )
-        for shape in shapes
+        for shape in keyed
         for variant in variants
     ]
+    # The definers read a table: STABLE.
+    statements += [
+        text(template(shape).format(volatility=sql.SQL("STABLE"), value_type=v["value_type"]))
+        for shape in definers
+        for v in variants
+    ]
+    return statements
 
 
 def function_names(options: Options) -> tuple[str, ...]:
