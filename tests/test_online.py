@@ -736,3 +736,14 @@ def test_cutover_proves_not_null_without_scanning(
     proven = [m for m in messages if "are sufficient to prove" in m]
     scans = [m for m in messages if m.startswith("verifying table")]
     assert len(proven) == 5 and scans == [], messages
+
+
+def test_offline_plans_are_refused_while_an_online_conversion_runs(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.BACKFILL)
+    for command in (["apply", "--yes"], ["generate"]):
+        outcome = uuidpk(*command, "--dsn", dsn, "--table", "giftcard_giftcard")
+        line = assert_clean_failure(outcome)
+        assert "an online conversion of public.order_order is under way" in line

@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from . import __version__
+from . import __version__, journal
 from .advisory import migration_lock
 from .catalog import read_catalog, require_tool_schema
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
@@ -277,7 +277,15 @@ def _problem_json(problem: Problem) -> dict[str, str]:
 def plan(
     conn: psycopg.Connection, selection: Selection, options: Options | None = None
 ) -> Conversion:
-    """The offline plan for a selection. Refused when anything blocks it (nothing changed)."""
+    """The offline plan for a selection. Refused when anything blocks it (nothing changed),
+    and while an online conversion is under way (its shadows and triggers are in the tables)."""
+    running = journal.current(conn)
+    if running is not None:
+        keys = ", ".join(running.options.get("keys", []))
+        raise Refused(
+            f"an online conversion of {keys} is under way: continue it (apply --online with "
+            "the same options) or abort it first"
+        )
     analysis = analyse(conn, selection)
     server = analysis.catalog.server
     options = replace(
