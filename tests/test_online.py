@@ -747,3 +747,42 @@ def test_offline_plans_are_refused_while_an_online_conversion_runs(
         outcome = uuidpk(*command, "--dsn", dsn, "--table", "giftcard_giftcard")
         line = assert_clean_failure(outcome)
         assert "an online conversion of public.order_order is under way" in line
+
+
+def test_kill_9_inside_the_cutover_transaction(
+    pg: pgutil.PgCluster,
+    request: pytest.FixtureRequest,
+    reference: tuple[dict[Any, Any], dict[str, list[str]]],
+) -> None:
+    """Killed while the cutover's transaction waits for its locks: the server rolls it back,
+    nothing of it happened, and the same command does it again."""
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.PREPARE)
+    with connect(dsn) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM payment_payment")
+        proc = child(dsn, "never", "")
+        with connect(dsn) as watch:
+            for _ in range(600):
+                row = watch.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                    "'uuidpk-child' AND state = 'active' AND query LIKE 'LOCK TABLE%%'"
+                ).fetchone()
+                if row and row[0]:
+                    break
+                time.sleep(0.02)
+            else:
+                raise AssertionError("the cutover never waited for its locks")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        reader.execute("COMMIT")
+    wait_for_child_sessions(dsn)
+    with connect(dsn) as conn:
+        state = status(conn)
+        assert state is not None and state.next_step == "cutover"
+    assert run_online(dsn).finished
+    facts, rows = reference
+    with connect(dsn) as conn:
+        assert schema_facts(conn) == facts
+        assert rows_by_value(conn) == rows
+        assert leftovers(conn) == []
