@@ -835,6 +835,7 @@ def print_profile(argv: list[str], top: int = 12) -> None:
 
 def inspect_pieces(dsn: str) -> list[tuple[str, float]]:
     """The pieces of inspect, timed in this process (best of three)."""
+    from uuidpk.blockers import closure_problems, key_problems
     from uuidpk.catalog import read_catalog
     from uuidpk.graph import Graph
     from uuidpk.report import inspect_document
@@ -862,8 +863,18 @@ def inspect_pieces(dsn: str) -> list[tuple[str, float]]:
                 node = graph.canon((key.table.oid, key.column.attnum))
                 if node not in seen:
                     seen.update(graph.closure(node).nodes)
+        with timed("blockers.closure_problems"):
+            problems: dict[tuple[int, int], list] = {}
+            for key in keys:
+                closure = graph.closure(graph.canon((key.table.oid, key.column.attnum)))
+                if closure.root not in problems:
+                    problems[closure.root] = closure_problems(graph, closure)
         with timed("report.inspect_document"):
-            document = inspect_document(graph, keys)
+            document = inspect_document(
+                graph,
+                keys,
+                lambda key, closure, found=problems: key_problems(key) + found[closure.root],
+            )
         with timed("json.dumps"):
             json.dumps(document, indent=2)
     return list(best.items())

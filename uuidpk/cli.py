@@ -20,7 +20,7 @@ from .advisory import migration_lock
 from .catalog import require_tool_schema
 from .connection import connect, redact
 from .derive import map_old_id, new_key, read_key
-from .errors import Refused, UsageProblem, UuidpkError
+from .errors import Refused, UsageProblem, UuidpkError, primary_message
 from .graph import split_name
 from .naming import display_name
 from .online import Settings as OnlineSettings
@@ -45,7 +45,7 @@ def friendly_errors(func: F) -> F:
             click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
             sys.exit(1)
         except psycopg.Error as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = primary_message(exc)
             click.echo(for_terminal(f"uuidpk: database error: {redact(first)}"), err=True)
             sys.exit(1)
         except KeyboardInterrupt:

@@ -23,6 +23,7 @@ import psycopg
 
 from . import __version__, journal
 from .advisory import migration_lock
+from .blockers import closure_problems, key_problems
 from .catalog import read_catalog, require_tool_schema
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
@@ -38,7 +39,7 @@ from .online import apply_online as run_online
 from .online import may_set_replica, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
 from .ops import GenericReference, Options, Plan
-from .planning import closures_for, plan_conversion
+from .planning import closures_for, plan_conversion, require_runnable
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
 from .problems import Problem, Severity
@@ -83,13 +84,20 @@ class Analysis:
     graph: Graph
     keys: tuple[Key, ...]
     closures: tuple[Closure, ...]
-    problems: dict[Node, list[Problem]]  # per closure root: suspects and ordering notes
+    problems: dict[Node, list[Problem]]  # per closure root: what blocks, suspects, notes
     database_wide: tuple[Problem, ...]  # generic relations: they belong to no one closure
     generic: tuple[GenericReference, ...]
     functions: tuple[Function, ...]
 
-    def problems_of(self, closure: Closure) -> list[Problem]:
-        return self.problems.get(closure.root, [])
+    def problems_of(self, key: Key, closure: Closure) -> list[Problem]:
+        """Everything found for one key: its own problems and its closure's."""
+        return key_problems(key) + self.problems.get(closure.root, [])
+
+    def all_problems(self) -> list[Problem]:
+        """Every problem once: per key, per closure, and database-wide."""
+        found = [p for key in self.keys for p in key_problems(key)]
+        found += [p for closure in self.closures for p in self.problems.get(closure.root, [])]
+        return found + list(self.database_wide)
 
 
 @dataclass(frozen=True)
@@ -233,6 +241,9 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
     per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
+    for closure in closures:
+        # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
+        per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
     return Analysis(
         catalog=catalog,
         graph=graph,
@@ -296,20 +307,11 @@ def plan(
     )
     if options.mapping_table:
         require_tool_schema(analysis.catalog)  # mapping tables go into the tool's schema
-    planned = plan_conversion(analysis.graph, list(analysis.keys), options)
-    suspects = [p for problems in analysis.problems.values() for p in problems]
-    planned = replace(planned, problems=planned.problems + tuple(suspects) + analysis.database_wide)
+    planned = plan_conversion(
+        analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
+    )
     require_runnable(planned)
     return Conversion(analysis, planned)
-
-
-def require_runnable(planned: Plan) -> None:
-    """Refused naming the first blocking problem, when the plan cannot run."""
-    if planned.blocking:
-        first = planned.blocking[0]
-        more = len(planned.blocking) - 1
-        extra = f" (and {more} more: see uuidpk inspect)" if more else ""
-        raise Refused(f"{first.what} {first.name}: {first.reason}{extra}")
 
 
 def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> str:
@@ -471,9 +473,7 @@ def plan_online(
             "which needs a superuser or (PostgreSQL 15+) GRANT SET ON PARAMETER "
             "session_replication_role"
         )
-    return online_order(
-        conversion.graph, list(conversion.plan.keys), options, shapes, frozenset(triggers)
-    )
+    return online_order(conversion.graph, conversion.plan, options, shapes, frozenset(triggers))
 
 
 def apply_online(

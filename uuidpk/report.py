@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .blockers import closure_problems, key_problems
 from .graph import Closure, Graph, Key
 from .model import FK_ACTIONS
 from .problems import Problem, Severity
@@ -118,21 +117,19 @@ def key_document(
 
 
 def inspect_document(
-    graph: Graph, keys: list[Key], extra: Callable[[Closure], list[Problem]] | None = None
+    graph: Graph, keys: list[Key], problems_of: Callable[[Key, Closure], list[Problem]]
 ) -> dict[str, Any]:
-    """The JSON document of `uuidpk inspect` (version 1; fields are only ever added)."""
+    """The JSON document of `uuidpk inspect` (version 1; fields are only ever added).
+    problems_of(key, closure): what the analysis found for that key (pipeline.analyse)."""
     documents = []
-    closures: dict[Node, tuple[Closure, list[Problem]]] = {}
+    closures: dict[Node, Closure] = {}
     for key in keys:
         node = graph.canon((key.table.oid, key.column.attnum))
         if node not in closures:
             closure = graph.closure(node)
-            problems = closure_problems(graph, closure) + (extra(closure) if extra else [])
-            found = (closure, problems)
-            for member in closure.nodes:
-                closures[member] = found
-        closure, problems = closures[node]
-        documents.append(key_document(graph, key, closure, key_problems(key) + problems))
+            closures.update(dict.fromkeys(closure.nodes, closure))
+        closure = closures[node]
+        documents.append(key_document(graph, key, closure, problems_of(key, closure)))
     return {"version": 1, "database": graph.catalog.server.database, "keys": documents}
 
 

@@ -58,15 +58,21 @@ from . import common
 from .locks import step_lock
 
 
-def plan_conversion(graph: Graph, keys: Sequence[Key], options: Options) -> Plan:
+def plan_conversion(
+    graph: Graph,
+    keys: Sequence[Key],
+    options: Options,
+    problems: Sequence[Problem] | None = None,
+) -> Plan:
     """The offline plan for the given keys. Problems are in the plan; a plan with blocking
-    problems has no steps."""
+    problems has no steps. `problems`: what an analysis already found for these keys and
+    their closures (pipeline.analyse), so nothing is examined twice; else found here."""
     closures = common.closures_for(graph, keys)
-    problems: list[Problem] = []
-    for key in keys:
-        problems.extend(key_problems(key))
-    for closure in closures:
-        problems.extend(closure_problems(graph, closure))
+    if problems is None:
+        found: list[Problem] = [p for key in keys for p in key_problems(key)]
+        found += [p for closure in closures for p in closure_problems(graph, closure)]
+        problems = found
+    problems = list(problems)
     for generic in options.generic:
         closure, found = common.generic_closure(graph, closures, generic, options)
         problems.extend(found)

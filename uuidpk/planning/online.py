@@ -32,12 +32,11 @@ from psycopg import sql
 from .. import templates
 from ..dependents import affected_objects
 from ..errors import Refused
-from ..graph import Closure, Graph, Key
+from ..graph import Closure, Graph
 from ..model import QualifiedName
-from ..ops import Check, IndexValid, LockLevel, Options, Phase
+from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
 from ..render import check_sql, render_op
 from .common import drop_dependents, key_roots, require_runnable, restore_dependents
-from .offline import plan_conversion
 from .shadows import (
     IndexShape,
     Layout,
@@ -112,17 +111,18 @@ def done_query(*checks: Check) -> sql.Composable:
 
 def plan_online(
     graph: Graph,
-    keys: Sequence[Key],
+    offline: Plan,
     options: Options,
     shapes: Mapping[int, IndexShape],
     quiet_tables: frozenset[int] = frozenset(),
 ) -> OnlinePlan:
-    """The online plan for the given keys, or Refused naming the first thing online mode cannot
-    do (offline mode may still). shapes: index_shapes.sql for every index of the closure's
-    tables (the executor reads them). quiet_tables: tables with UPDATE triggers the backfill
-    must not fire (its batches run with session_replication_role = replica there)."""
-    offline = plan_conversion(graph, keys, options)
+    """The online plan for the keys of an offline plan (its closures and problems, found once),
+    or Refused naming the first thing online mode cannot do (offline mode may still). shapes:
+    index_shapes.sql for every index of the closure's tables (the executor reads them).
+    quiet_tables: tables with UPDATE triggers the backfill must not fire (its batches run with
+    session_replication_role = replica there)."""
     require_runnable(offline)
+    keys = offline.keys
     if offline.is_empty:
         return OnlinePlan(())
     _refuse_unsupported(graph, offline.closures, options)
