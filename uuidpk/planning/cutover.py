@@ -11,7 +11,7 @@ from ..dependents import affected_objects
 from ..graph import Closure
 from ..model import QualifiedName
 from ..render import render_op
-from .common import drop_dependents, restore_dependents
+from .common import drop_dependents, new_default, restore_dependents
 from .shadows import Layout, ident, migrate_template, template
 
 
@@ -147,11 +147,7 @@ def _swap_columns(layout: Layout, table_oid: int) -> list[sql.Composable]:
                 template("action_drop_constraint").format(name=sql.Identifier(p.not_null_check))
             )
         if p.had_generator:
-            default = (
-                "uuidv7"
-                if layout.options.native_uuidv7
-                else ("uuidv7_emulated" if layout.options.uuid_version == 7 else "random")
-            )
+            default = new_default(layout.options)  # as offline
             actions.append(
                 migrate_template("action_set_default").format(
                     column=new, default=migrate_template(f"default_{default}")
