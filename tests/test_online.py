@@ -786,3 +786,20 @@ def test_kill_9_inside_the_cutover_transaction(
         assert schema_facts(conn) == facts
         assert rows_by_value(conn) == rows
         assert leftovers(conn) == []
+
+
+def test_rows_written_in_replica_mode_get_their_shadows(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    """A logical replication subscriber applies rows with session_replication_role = replica,
+    where ordinary triggers do not fire; the fill trigger is ENABLE ALWAYS."""
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.EXPAND)
+    with connect(dsn) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "INSERT INTO order_order (id, number, created_at, status, total) "
+            "VALUES (100000, 'REPL-1', now(), 'new', 1)"
+        )
+        row = conn.execute("SELECT id_uuidpk FROM order_order WHERE id = 100000").fetchone()
+        assert row == (derive_uuid(KEY, "public.order_order", 100000),)

@@ -225,6 +225,7 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
                     function=function,
                 )
             ),
+            text(template("fill_trigger_always").format(table=table, name=trigger)),
         ]
         undo = [
             text(template("trigger_drop").format(name=trigger, table=table)),
