@@ -524,7 +524,7 @@ def test_the_application_role_writes_through_the_triggers_but_cannot_read_the_ke
     role = f"app_{uuid.uuid4().hex[:8]}"
     with connect(dsn) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        request.addfinalizer(lambda: _drop_role(pg, dsn, role))
+        request.addfinalizer(lambda: _drop_role(pg, [dsn], role))
         conn.execute(
             sql.SQL(
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {0}; "
@@ -562,9 +562,10 @@ def test_the_application_role_writes_through_the_triggers_but_cannot_read_the_ke
         assert stored is not None and KEY.hex() not in stored[0]
 
 
-def _drop_role(pg: pgutil.PgCluster, dsn: str, role: str) -> None:
-    with connect(dsn) as conn:
-        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+def _drop_role(pg: pgutil.PgCluster, dsns: list[str], role: str) -> None:
+    for dsn in dsns:
+        with connect(dsn) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
     with psycopg.connect(pg.admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
@@ -803,3 +804,28 @@ def test_rows_written_in_replica_mode_get_their_shadows(
         )
         row = conn.execute("SELECT id_uuidpk FROM order_order WHERE id = 100000").fetchone()
         assert row == (derive_uuid(KEY, "public.order_order", 100000),)
+
+
+def test_column_privileges_on_converted_columns_survive(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    online, offline = shop_copy(pg, request), shop_copy(pg, request)
+    role = f"col_{uuid.uuid4().hex[:8]}"
+    with connect(online) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+    request.addfinalizer(lambda: _drop_role(pg, [online, offline], role))
+    for dsn in (online, offline):
+        with connect(dsn) as conn:
+            conn.execute(
+                sql.SQL(
+                    "GRANT SELECT (id, number), UPDATE (original_id) ON order_order TO {0};"
+                    "GRANT REFERENCES (order_id) ON payment_payment TO {0} WITH GRANT OPTION"
+                ).format(sql.Identifier(role))
+            )
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    common = ["--table", "order_order", "--yes", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
+    with connect(online) as a, connect(offline) as b:
+        assert facts_by_name(a) == facts_by_name(b)

@@ -24,7 +24,8 @@ from .advisory import migration_lock
 from .errors import BadKey, MigrationFailed, Refused
 from .journal import Migration
 from .ops import Phase
-from .planning.online import IndexShape, Kind, OnlinePlan, OnlineStep
+from .planning.online import Kind, OnlinePlan, OnlineStep
+from .planning.shadows import IndexShape
 
 PHASES = tuple(p for p in Phase if p is not Phase.OFFLINE)  # the online order
 
@@ -512,3 +513,13 @@ def may_set_replica(conn: psycopg.Connection) -> bool:
         row = conn.execute(templates.statement("online/may_set_replica_15.sql")).fetchone()
         return bool(row and row[0])
     return False
+
+
+def read_column_grants(
+    conn: psycopg.Connection, table_oids: Sequence[int]
+) -> list[tuple[int, int, str, str, bool]]:
+    """(table oid, attnum, grantee, privilege, grantable) of every column privilege there."""
+    rows = conn.execute(
+        templates.statement("online/column_grants.sql"), {"tables": list(table_oids)}
+    ).fetchall()
+    return [(int(t), int(a), g, p, bool(o)) for t, a, g, p, o in rows]

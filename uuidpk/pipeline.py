@@ -36,12 +36,13 @@ from .online import Settings as OnlineSettings
 from .online import Status as OnlineStatus
 from .online import abort as abort_running
 from .online import apply_online as run_online
-from .online import may_set_replica, read_index_shapes, read_update_triggers
+from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
 from .ops import GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
+from .planning.shadows import ColumnGrant, Extra
 from .problems import Problem, Severity
 from .render import script
 from .report import inspect_document
@@ -473,7 +474,13 @@ def plan_online(
             "which needs a superuser or (PostgreSQL 15+) GRANT SET ON PARAMETER "
             "session_replication_role"
         )
-    return online_order(conversion.graph, conversion.plan, options, shapes, frozenset(triggers))
+    grants: dict[Node, list[ColumnGrant]] = {}
+    for table_oid, attnum, grantee, privilege, grantable in read_column_grants(conn, tables):
+        grants.setdefault((table_oid, attnum), []).append(
+            ColumnGrant(grantee, privilege, grantable)
+        )
+    extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
+    return online_order(conversion.graph, conversion.plan, options, extra)
 
 
 def apply_online(

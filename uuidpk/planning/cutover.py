@@ -12,7 +12,7 @@ from ..graph import Closure
 from ..model import QualifiedName
 from ..render import render_op
 from .common import drop_dependents, new_default, restore_dependents
-from .shadows import Layout, ident, migrate_template, template
+from .shadows import ColumnPlan, Layout, ident, migrate_template, template
 
 
 def cutover_statements(layout: Layout, closures: list[Closure]) -> list[sql.Composable]:
@@ -170,7 +170,23 @@ def _swap_columns(layout: Layout, table_oid: int) -> list[sql.Composable]:
     for p in layout.columns[table_oid]:
         if p.column.comment is not None:
             out.append(_column_comment(qname, p.column.name, p.column.comment))
+        for grant in layout.extra.grants.get(p.node, ()):
+            out.append(
+                template("column_grant").format(
+                    privilege=sql.SQL(grant.privilege),
+                    column=new_name(p),
+                    table=table,
+                    grantee=sql.SQL("PUBLIC")
+                    if grant.grantee == "PUBLIC"
+                    else sql.Identifier(grant.grantee),
+                    option=sql.SQL(" WITH GRANT OPTION" if grant.grantable else ""),
+                )
+            )
     return out
+
+
+def new_name(plan: ColumnPlan) -> sql.Identifier:
+    return sql.Identifier(plan.column.name)
 
 
 def _column_comment(table: QualifiedName, column: str, comment: str | None) -> sql.Composable:

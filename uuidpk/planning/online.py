@@ -39,7 +39,7 @@ from ..render import check_sql
 from .common import key_roots, require_runnable
 from .cutover import cutover_statements
 from .shadows import (
-    IndexShape,
+    Extra,
     Layout,
     derive,
     derive_function_statements,
@@ -114,23 +114,21 @@ def plan_online(
     graph: Graph,
     offline: Plan,
     options: Options,
-    shapes: Mapping[int, IndexShape],
-    quiet_tables: frozenset[int] = frozenset(),
+    extra: Extra,
 ) -> OnlinePlan:
     """The online plan for the keys of an offline plan (its closures and problems, found once),
-    or Refused naming the first thing online mode cannot do (offline mode may still). shapes:
-    index_shapes.sql for every index of the closure's tables (the executor reads them).
-    quiet_tables: tables with UPDATE triggers the backfill must not fire (its batches run with
-    session_replication_role = replica there)."""
+    or Refused naming the first thing online mode cannot do (offline mode may still). extra: what
+    the executor read beyond the catalog (index shapes, tables whose UPDATE triggers the backfill
+    must not fire, column privileges)."""
     require_runnable(offline)
     keys = offline.keys
     if offline.is_empty:
         return OnlinePlan(())
     _refuse_unsupported(graph, offline.closures, options)
-    layout = layout_for(graph, list(offline.closures), options, shapes)
+    layout = layout_for(graph, list(offline.closures), options, extra)
     steps = [
         *_expand(layout),
-        *_backfill(layout, quiet_tables),
+        *_backfill(layout),
         *_prepare(layout),
         *_cutover(layout, list(offline.closures)),
         *_contract(layout),
@@ -245,7 +243,7 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         )
 
 
-def _backfill(layout: Layout, quiet_tables: frozenset[int]) -> Iterable[OnlineStep]:
+def _backfill(layout: Layout) -> Iterable[OnlineStep]:
     catalog = layout.graph.catalog
     for table_oid in layout.tables:
         qname = layout.qname(table_oid)
@@ -283,7 +281,7 @@ def _backfill(layout: Layout, quiet_tables: frozenset[int]) -> Iterable[OnlineSt
             bound=text(bound),
             by_pages=by_pages,
             rows=max(catalog.table(table_oid).est_rows, 0),
-            replica=table_oid in quiet_tables,
+            replica=table_oid in layout.extra.quiet_tables,
         )
 
 

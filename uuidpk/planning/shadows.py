@@ -71,6 +71,24 @@ def fit_name(base: str, taken: set[str], seed: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class ColumnGrant:
+    grantee: str  # a role name, or PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, REFERENCES
+    grantable: bool
+
+
+@dataclass(frozen=True)
+class Extra:
+    """What the online plan needs beyond the catalog, read by the executor: index shapes
+    (index_shapes.sql), tables whose UPDATE triggers the backfill must not fire, and column
+    privileges of closure columns (column_grants.sql)."""
+
+    shapes: Mapping[int, IndexShape] = field(default_factory=dict)
+    quiet_tables: frozenset[int] = frozenset()
+    grants: Mapping[Node, tuple[ColumnGrant, ...]] = field(default_factory=dict)
+
+
 # -- the layout: every name the migration adds ---------------------------------------------------
 @dataclass(frozen=True)
 class ColumnPlan:
@@ -110,6 +128,7 @@ class Layout:
     foreign_keys: list[ForeignKeyTwin] = field(default_factory=list)
     functions: dict[int, QualifiedName] = field(default_factory=dict)
     trigger: str = "uuidpk_online_fill"
+    extra: Extra = field(default_factory=Extra)
 
     def qname(self, table_oid: int) -> QualifiedName:
         return self.graph.catalog.table(table_oid).qname
@@ -121,15 +140,13 @@ class Layout:
         return None
 
 
-def layout_for(
-    graph: Graph, closures: list[Closure], options: Options, shapes: Mapping[int, IndexShape]
-) -> Layout:
+def layout_for(graph: Graph, closures: list[Closure], options: Options, extra: Extra) -> Layout:
     catalog = graph.catalog
     nodes = {n: c for c in closures for n in c.nodes}
     tables = parents_first(graph, sorted({n[0] for n in nodes}))
     _, derived = derivations(graph, closures, options)
     generators = sequences(catalog, nodes)
-    layout = Layout(graph, options, nodes, tables)
+    layout = Layout(graph, options, nodes, tables, extra=extra)
     relations = {t.qname for t in catalog.tables} | {s.qname for s in catalog.sequences}
     relations |= {QualifiedName(catalog.table(i.table_oid).schema, i.name) for i in catalog.indexes}
     taken_relations: dict[str, set[str]] = {}
@@ -166,7 +183,9 @@ def layout_for(
         fn = fit_name(f"fill_{table.schema}_{table.name}", functions, str(table.qname))
         layout.functions[table_oid] = QualifiedName("uuidpk", fn)
         layout.twins[table_oid] = [
-            _index_twin(layout, index, shapes, taken_relations.setdefault(table.schema, set()))
+            _index_twin(
+                layout, index, extra.shapes, taken_relations.setdefault(table.schema, set())
+            )
             for index in sorted(catalog.indexes_of(table_oid), key=lambda i: i.name)
             if (set(index.used_columns) | set(index.key_columns)) & {p.column.attnum for p in plans}
         ]
