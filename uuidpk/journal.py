@@ -71,7 +71,10 @@ def current(conn: psycopg.Connection) -> Migration | None:
     """The migration still running (started, neither done nor aborted), if any."""
     if not _exists(conn):
         return None
-    row = conn.execute(_sql("journal_current")).fetchone()
+    try:
+        row = conn.execute(_sql("journal_current")).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return None  # a role that may not read the journal (uuidpk generate by a reader)
     return None if row is None else _read(conn, row[0])
 
 
