@@ -214,7 +214,9 @@ def with_lock_retries(
     roll back, wait with jittered back-off and try again with a somewhat longer timeout, until
     settings.cutover_timeout. A queued ACCESS EXCLUSIVE request blocks every later reader of
     the table, so each wait stays short and the place in the queue is given up instead.
-    Returns the seconds from the first statement to the commit."""
+    Returns the seconds from the first statement to COMMIT: PostgreSQL releases the locks as
+    it commits, and only then deletes the files of dropped indexes (the commit's reply can
+    come much later on big tables; the locks are no longer held then)."""
     deadline = time.monotonic() + settings.cutover_timeout
     timeout = settings.lock_timeout
     attempt = 0
@@ -232,7 +234,8 @@ def with_lock_retries(
                 body()
                 if migration is not None:
                     journal.mark_done(conn, migration.id, step.id, time.perf_counter() - started)
-            return time.perf_counter() - started
+                held = time.perf_counter() - started
+            return held
         except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected) as exc:
             left = deadline - time.monotonic()
             if left <= 0:
