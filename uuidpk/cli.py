@@ -7,18 +7,21 @@ Nothing here knows graphs, plans or fingerprints: it only calls uuidpk.pipeline.
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import psycopg
 
-from . import __version__, durations, pipeline
+from . import __version__, config, durations, pipeline
 from .advisory import migration_lock
 from .catalog import require_tool_schema
-from .connection import connect, redact
+from .connection import connect, redact, with_parameters
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError, primary_message
 from .graph import split_name
@@ -53,12 +56,73 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-dsn_option = click.option(
-    "--dsn",
-    envvar="DATABASE_URL",
-    show_envvar=True,
-    help="libpq connection string or URL; else DATABASE_URL; else the PG* variables.",
-)
+def dsn_option(func: F) -> F:
+    """--dsn and psql's own connection flags (-h, -p, -U, -d, -W), folded into one `dsn`
+    argument before the command runs: a command only ever sees `dsn`."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        dsn: str | None,
+        host: str | None,
+        port: str | None,
+        username: str | None,
+        dbname: str | None,
+        ask_password: bool,
+        **kwargs: Any,
+    ) -> Any:
+        return func(
+            *args, dsn=_connection_string(dsn, host, port, username, dbname, ask_password), **kwargs
+        )
+
+    options = [
+        click.option(
+            "--dsn",
+            envvar="DATABASE_URL",
+            show_envvar=True,
+            metavar="DSN|DBNAME",
+            help="libpq connection string, URL or a bare database name; else DATABASE_URL; "
+            "else the PG* variables. The flags below override its parts, as in psql.",
+        ),
+        click.option("-h", "--host", metavar="HOST", help="Server host or socket directory."),
+        click.option("-p", "--port", metavar="PORT", help="Server port."),
+        click.option("-U", "--username", metavar="USER", help="Database user name."),
+        click.option("-d", "--dbname", metavar="DBNAME", help="Database name."),
+        click.option(
+            "-W",
+            "--password",
+            "ask_password",
+            is_flag=True,
+            help="Ask for the password (never take it on the command line).",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def _connection_string(
+    dsn: str | None,
+    host: str | None,
+    port: str | None,
+    username: str | None,
+    dbname: str | None,
+    ask_password: bool,
+) -> str:
+    password = None
+    if ask_password:
+        who = username or os.environ.get("PGUSER") or getpass.getuser()
+        password = click.prompt(f"Password for user {who}", hide_input=True, err=True)
+    try:
+        return with_parameters(
+            dsn, host=host, port=port, user=username, dbname=dbname, password=password
+        )
+    except UuidpkError as exc:
+        click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
+        sys.exit(1)
+
+
 table_option = click.option(
     "--table",
     "tables",
@@ -161,10 +225,40 @@ def _options(
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# --help only: -h is the host, as in psql, pg_dump and every PostgreSQL tool.
+@click.group(context_settings={"help_option_names": ["--help"]})
 @click.version_option(__version__, prog_name="uuidpk")
-def main() -> None:
-    """Move PostgreSQL integer primary keys to UUIDs, with every relation intact."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Options from this file; default: ./{config.FILE_NAME}, else [tool.uuidpk] in "
+    "./pyproject.toml. Flags on the command line win.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Move PostgreSQL integer primary keys to UUIDs, with every relation intact.
+
+    \b
+    Example:
+        uuidpk inspect -d shop --table order_order
+        uuidpk apply -h db.internal -U admin -W -d shop --table order_order
+
+    Shell completion (bash; zsh and fish alike, see the README):
+
+    \b
+        eval "$(_UUIDPK_COMPLETE=bash_source uuidpk)"
+    """
+    try:
+        found = config.find(config_path, Path.cwd())
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None
+    if found is not None and isinstance(ctx.command, click.Group):
+        path, settings = found
+        try:
+            ctx.default_map = config.default_map(ctx.command, settings, path)
+        except UsageProblem as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 @main.command()
@@ -181,10 +275,9 @@ def inspect(
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break.
 
+    \b
     Example:
-
-        uuidpk inspect --dsn postgresql:///shop --table order_order
-
+        uuidpk inspect -d shop --table order_order
         uuidpk inspect --all --format json > closures.json
     """
     selection = _selection(tables, all_tables, soft_refs)
@@ -223,12 +316,10 @@ def generate(
 ) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error).
 
+    \b
     Example:
-
-        uuidpk generate --dsn postgresql:///shop --table order_order > migrate.sql
-
+        uuidpk generate -d shop --table order_order > migrate.sql
         uuidpk generate --all --uuid v7 --order-by created_at > migrate.sql
-
         psql -d shop -f migrate.sql
     """
     selection = _selection(tables, all_tables, soft_refs)
@@ -276,11 +367,10 @@ def apply(
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
 
+    \b
     Example:
-
-        uuidpk apply --dsn postgresql:///shop --table order_order --yes
-
-        uuidpk apply --dsn postgresql:///shop --all --dry-run
+        uuidpk apply -d shop --table order_order --yes
+        uuidpk apply -d shop --all --dry-run
     """
     selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
@@ -337,10 +427,9 @@ def apply(
 def map_ids(root: str, key_file: str | None, uuid_version: str, old_ids: tuple[str, ...]) -> None:
     """Print the UUID each old id became (needs the key the conversion kept).
 
+    \b
     Example:
-
         uuidpk map --key-file key.hex --table public.order_order 42 43
-
         uuidpk map --key-file key.hex --uuid v7 --table order_order 42@2024-05-01T10:00:00Z
     """
     key = read_key(key_file)
@@ -356,8 +445,8 @@ def map_ids(root: str, key_file: str | None, uuid_version: str, old_ids: tuple[s
 def keygen() -> None:
     """Print a new random key (hex) for --key-file.
 
+    \b
     Example:
-
         uuidpk keygen > key.hex && chmod 600 key.hex
     """
     click.echo(new_key().hex())
@@ -378,11 +467,10 @@ def verify_command(dsn: str | None, run_id: int | None, fmt: str) -> None:
 
     Exit 0 when all holds; else one line per difference on stderr and exit 1.
 
+    \b
     Example:
-
-        uuidpk apply --dsn postgresql:///shop --table order_order --yes
-
-        uuidpk verify --dsn postgresql:///shop
+        uuidpk apply -d shop --table order_order --yes
+        uuidpk verify -d shop
     """
     with connect(dsn) as conn:
         outcome = pipeline.verify(conn, run_id)
@@ -408,11 +496,10 @@ def sequences(dsn: str | None, fix: bool) -> None:
     """List sequences that lag behind the columns they feed (serial defaults and identity
     columns, across the database): the next nextval() would collide with a stored value.
 
+    \b
     Example:
-
-        uuidpk sequences --dsn postgresql:///shop
-
-        uuidpk sequences --dsn postgresql:///shop --fix
+        uuidpk sequences -d shop
+        uuidpk sequences -d shop --fix
     """
     with connect(dsn) as conn:
         report = pipeline.sequences(conn, fix=fix)
