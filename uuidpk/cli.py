@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
-from . import __version__, config, durations, pipeline
+from . import __version__, config, durations, pipeline, progress
 from .advisory import migration_lock
 from .catalog import require_tool_schema
 from .connection import connect, redact, with_parameters
@@ -205,6 +205,21 @@ def conversion_options(func: F) -> F:
     return func
 
 
+def progress_options(func: F) -> F:
+    func = click.option(
+        "--quiet", "-q", is_flag=True, help="No progress and no notes: warnings and errors only."
+    )(func)
+    func = click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text: a live line on a terminal, plain lines otherwise. json: one JSON object "
+        "per line on stderr, for automation.",
+    )(func)
+    return func
+
+
 def _options(
     key_file: str | None,
     keep_old_id: str | None,
@@ -353,6 +368,7 @@ def generate(
     help="Go on despite functions that will fail and soft references left as they are.",
 )
 @soft_ref_option
+@progress_options
 @friendly_errors
 def apply(
     dsn: str | None,
@@ -363,6 +379,8 @@ def apply(
     verify_first: bool,
     accept_risks: bool,
     soft_refs: tuple[str, ...],
+    log_format: str,
+    quiet: bool,
     **conversion: Any,
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
@@ -394,11 +412,24 @@ def apply(
                 raise click.UsageError("not a terminal: pass --yes to apply without asking")
             question = for_terminal(f"Convert {planned.summary} in {planned.database}?")
             click.confirm(question, abort=True, err=True)
-        result = pipeline.apply(
-            conn, planned, accept_risks=True, dry_run=dry_run, verify=verify_first, say=_say
-        )
-    verb = "dry run: would convert" if dry_run else "converted"
-    _say(f"{verb} {planned.summary} in {result.step_seconds:.2f} s")
+        reporter = progress.reporter(log_format, quiet, sys.stderr)
+        reporter.watch(progress.ServerProgress(lambda: connect(dsn), conn.info.backend_pid))
+        try:
+            result = pipeline.apply(
+                conn,
+                planned,
+                accept_risks=True,
+                dry_run=dry_run,
+                verify=verify_first,
+                say=reporter.note,
+                listener=reporter,
+            )
+            verb = "dry run: would convert" if dry_run else "converted"
+            # The whole apply: fingerprint, conversion, check and commit.
+            done = f"{verb} {planned.summary} in {result.seconds:.2f} s"
+            reporter(progress.Event("done", seconds=result.seconds, message=done))
+        finally:
+            reporter.close()
 
 
 @main.command("map")
