@@ -24,6 +24,7 @@ from .catalog import require_tool_schema
 from .connection import connect, redact, with_parameters
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError, primary_message
+from .formats import pictures
 from .graph import split_name
 from .naming import display_name
 from .ops import Options
@@ -281,7 +282,12 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @table_option
 @all_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="mermaid and dot draw the closures (tables, key columns, relations, blockers).",
 )
 @soft_ref_option
 @friendly_errors
@@ -294,6 +300,7 @@ def inspect(
     Example:
         uuidpk inspect -d shop --table order_order
         uuidpk inspect --all --format json > closures.json
+        uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
     """
     selection = _selection(tables, all_tables, soft_refs)
     with connect(dsn) as conn:
@@ -301,6 +308,10 @@ def inspect(
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))
+    elif fmt == "mermaid":
+        click.echo(pictures.mermaid(document), nl=False)
+    elif fmt == "dot":
+        click.echo(pictures.dot(document), nl=False)
     else:
         click.echo(inspect_text(document), nl=False)
     stopping = pipeline.blocking_count(document)
