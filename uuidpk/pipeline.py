@@ -39,7 +39,7 @@ from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
-from .softrefs import generic_targets, map_content_types, read_content_types
+from .softrefs import generic_targets, map_content_types, read_content_types, table_is_empty
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
 from .verify import Verification
 from .verify import verify as _verify
@@ -235,7 +235,13 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
-    per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
+    per_closure, database_wide = problems_by_closure(
+        graph,
+        closures,
+        functions,
+        declared,
+        is_empty=lambda oid: table_is_empty(conn, catalog.table(oid).qname),
+    )
     for closure in closures:
         # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
         per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
