@@ -56,6 +56,8 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         fields = {k: v for k, v in asdict(self).items() if v is not None}
         fields["at"] = round(self.at, 3)
+        if self.seconds is not None:
+            fields["seconds"] = round(self.seconds, 3)
         return fields
 
 
@@ -302,8 +304,8 @@ class JsonLines(Reporter):
 
     def show(self, event: Event) -> None:
         fields = event.to_json()
-        fields["event"] = fields.pop("kind")
-        self.stream.write(json.dumps(fields) + "\n")
+        line = {"event": fields.pop("kind"), **fields}
+        self.stream.write(json.dumps(line) + "\n")
         self.stream.flush()
 
     def tick(self, running: Event, elapsed: float, server: str | None) -> None:
