@@ -106,3 +106,10 @@ def test_an_unknown_setting_is_a_usage_error(tmp_path: Path) -> None:
     path.write_text('tabels = ["order_order"]\n')
     line = assert_clean_failure(uuidpk("--config", str(path), "inspect"), code=2)
     assert "tabels" in line
+
+
+def test_a_password_in_the_config_file_is_refused_unquoted(tmp_path: Path) -> None:
+    path = tmp_path / "uuidpk.toml"
+    path.write_text('[apply]\npassword = "hunter2-secret"\n')
+    line = assert_clean_failure(uuidpk("--config", str(path), "inspect", "--all"), code=2)
+    assert "no password" in line and "hunter2-secret" not in line

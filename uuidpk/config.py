@@ -92,9 +92,22 @@ def _value(param: click.Parameter, value: Any, where: str) -> Any:
     return value
 
 
+def _refuse_secrets(settings: dict[str, Any], source: Path) -> None:
+    """A password in a file kept in the repository is a leak; and `password` is -W's flag,
+    whose error message would quote the value. Refused without quoting it."""
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            _refuse_secrets(value, source)
+        elif _normal(key) in ("password", "ask_password"):
+            raise UsageProblem(
+                f"{source}: no password in the config file: use -W, PGPASSWORD or ~/.pgpass"
+            )
+
+
 def default_map(group: click.Group, settings: dict[str, Any], source: Path) -> dict[str, Any]:
     """click's default_map for the group: {command: {parameter: value}}. A key that no
     command knows is refused (a typo would otherwise be ignored in silence)."""
+    _refuse_secrets(settings, source)
     commands = {name: _names(command) for name, command in group.commands.items()}
     result: dict[str, dict[str, Any]] = {name: {} for name in commands}
     known: set[str] = set()
