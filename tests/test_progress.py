@@ -59,6 +59,17 @@ def test_json_lines_parse(shop_dsn: str) -> None:
     assert any(e.get("message", "").startswith("verified") for e in events)
 
 
+def test_json_lines_end_with_the_error(shop_dsn: str) -> None:
+    with psycopg.connect(shop_dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE order_order ADD COLUMN old_id integer")
+    args = ("--table", "order_order", "--yes", "--keep-old-id", "--log-format", "json")
+    outcome = uuidpk("apply", "--dsn", shop_dsn, *args)
+    assert outcome.code == 1, outcome.describe()
+    events = [json.loads(line) for line in outcome.err_lines]
+    assert events[-1]["event"] == "error" and "nothing changed" in events[-1]["message"]
+    assert events[-2]["event"] == "rolled_back"
+
+
 def test_quiet_says_nothing_on_success(shop_dsn: str) -> None:
     outcome = uuidpk("apply", "--dsn", shop_dsn, "--table", "order_order", "--yes", "--quiet")
     assert assert_ok(outcome).err == ""

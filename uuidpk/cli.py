@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import psycopg
@@ -44,17 +44,25 @@ def friendly_errors(func: F) -> F:
         except UsageProblem as exc:
             raise click.UsageError(str(exc)) from None
         except UuidpkError as exc:
-            click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
-            sys.exit(1)
+            _fail("error", redact(str(exc)))
         except psycopg.Error as exc:
-            first = primary_message(exc)
-            click.echo(for_terminal(f"uuidpk: database error: {redact(first)}"), err=True)
-            sys.exit(1)
+            _fail("database error", redact(primary_message(exc)))
         except KeyboardInterrupt:
             click.echo("uuidpk: interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(kind: str, message: str) -> NoReturn:
+    """One line on stderr and exit 1: a JSON object under --log-format json (automation reads
+    every line of stderr as JSON there), else text."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("log_format") == "json":
+        click.echo(json.dumps({"event": "error", "kind": kind, "message": message}), err=True)
+    else:
+        click.echo(for_terminal(f"uuidpk: {kind}: {message}"), err=True)
+    sys.exit(1)
 
 
 def dsn_option(func: F) -> F:
