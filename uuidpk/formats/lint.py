@@ -59,7 +59,7 @@ OFFLINE_REASONS: dict[str, str] = {
     "require-concurrent-index-creation": "CREATE INDEX CONCURRENTLY cannot run in a "
     "transaction; the table is locked for the rewrite anyway",
     "require-statement-timeout": "a statement_timeout would stop a table rewrite midway and "
-    "roll all of it back; lock_timeout (set below) bounds the wait for locks",
+    "roll all of it back; the lock timeout set below bounds the wait for locks",
 }
 
 
