@@ -16,6 +16,11 @@ timed from the outside as a client process, and the copy is dropped:
     uuidpk-v7-time --uuid v7 --order-by created_at: only with --only (children look their
                    parent's time up row by row).
     uuidpk-script  `uuidpk generate` run by psql: the SQL alone, without apply's extras.
+    offline-under-load, online
+                   the conversion while tests/workload.py (a shop application: 4 connections,
+                   25 transactions a second each) keeps working: failed and lost application
+                   transactions, stalls, p99, throughput share, cutover lock. At 200,000 orders
+                   unless --load-scales (or --scales/--orders) say otherwise. See bench_load.py.
 
 Reported per method: median wall seconds and ratio to the floor's median, the server's CPU
 seconds (every process of the server, from /proc: the steadier number on a shared machine, where
@@ -23,14 +28,16 @@ wall time moves with whatever else runs) and its ratio, the WAL written, and the
 RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the seconds of each
 step, from the times its progress lines arrive on stderr.
 
-`make bench` (1M orders, repeat 1, every default method) takes about 10 minutes on 2 cores:
-~1 minute to load the shop, then each method on its copy.
+`make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
+repeat 3) takes about 12 minutes on 2 cores: ~1 minute to load the shop, then each method on its
+copy.
 
     .venv/bin/python tests/bench.py                       # 1M orders, every method
     .venv/bin/python tests/bench.py --scales 100000,1000000
     .venv/bin/python tests/bench.py --orders 100000 --only floor uuidpk uuidpk-script
     .venv/bin/python tests/bench.py --inspect-2000 --scales 0   # only the catalog benchmark
     .venv/bin/python tests/bench.py --set wal_level=minimal --set max_wal_senders=0
+    .venv/bin/python tests/bench.py --only online offline-under-load --scales 200000,1000000
 
 The server is a throwaway PostgreSQL started with tests/pgutil.py (the test harness), but with
 a real server's durability and memory (see BENCH_SETTINGS), or the server of --dsn.

@@ -3,7 +3,7 @@
     offline-under-load  `uuidpk apply` (one transaction, ACCESS EXCLUSIVE on the five tables for
                         the whole rewrite) while tests/workload.py runs: shows the stall.
     online              `uuidpk apply --online` when the CLI has it, else the Python API
-                        uuidpk.online.apply_online(); skipped with one line while neither exists.
+                        uuidpk.apply_online(); skipped with one line while neither exists.
 
 Each run: the load alone for --load-baseline seconds (the baseline), the migration under it, then
 --load-after seconds more. Reported from the load's side (issue 10's targets in brackets):
@@ -21,9 +21,6 @@ says how much of it still got through. Server CPU and WAL of these rows include 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import inspect
 import re
 import statistics
 import sys
@@ -109,43 +106,27 @@ def online_cli(apply_help: str) -> bool:
 
 
 def online_api() -> Callable[..., Any] | None:
-    """uuidpk.online.apply_online, once it exists."""
-    if importlib.util.find_spec("uuidpk.online") is None:
-        return None
-    module = importlib.import_module("uuidpk.online")
-    found = getattr(module, "apply_online", None)
+    """uuidpk.apply_online (the public API), once it exists."""
+    import uuidpk
+
+    found = getattr(uuidpk, "apply_online", None)
     return found if callable(found) else None
 
 
 def online_missing_line() -> str:
     return (
-        "online: skipped: neither `uuidpk apply --online` nor uuidpk.online.apply_online "
-        "exists yet (issue 10)"
+        "online: skipped: neither `uuidpk apply --online` nor uuidpk.apply_online exists yet"
+        " (issue 10)"
     )
 
 
 def call_online_api(apply_online: Callable[..., Any], dsn: str) -> Any:
-    """Call apply_online for the shop's order key with what its signature asks for: a DSN or a
-    connection, and the table by the name its parameters use."""
-    import psycopg
+    """uuidpk.apply_online(conn, Selection((table,))) with its default settings: the whole run,
+    every phase; the result's cutover_lock_seconds is the lock time."""
+    import uuidpk
 
-    params = inspect.signature(apply_online).parameters
-    kwargs: dict[str, Any] = {}
-    for name in ("tables", "table_names", "keys"):
-        if name in params:
-            kwargs[name] = [TABLE]
-            break
-    else:
-        if "table" in params:
-            kwargs["table"] = TABLE
-    for name in ("yes", "assume_yes"):
-        if name in params:
-            kwargs[name] = True
-    first = next(iter(params))
-    if first in ("dsn", "conninfo", "url"):
-        return apply_online(dsn, **kwargs)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return apply_online(conn, **kwargs)
+    with uuidpk.connect(dsn) as conn:  # type: ignore[attr-defined]
+        return apply_online(conn, uuidpk.Selection(tables=(TABLE,)))  # type: ignore[attr-defined]
 
 
 def lock_from_stderr(text: str) -> float | None:
