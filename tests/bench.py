@@ -495,16 +495,22 @@ def _apply_under_load(options: bench_load.LoadOptions, *extra: str) -> Callable[
 def _online_api_under_load(
     options: bench_load.LoadOptions, apply_online: Callable[..., object]
 ) -> Callable[[str], ClientRun]:
-    """uuidpk.online.apply_online() in this process (a thread beside the application's)."""
+    """uuidpk.apply_online() in this process (a thread beside the application's)."""
 
     def run(dsn: str) -> ClientRun:
         def migrate() -> ClientRun:
             started = time.perf_counter()
+            lines: list[tuple[float, str]] = []
+
+            def say(line: str) -> None:
+                lines.append((time.perf_counter() - started, line))
+
             try:
-                result = bench_load.call_online_api(apply_online, dsn)
+                result = bench_load.call_online_api(apply_online, dsn, say)
             except Exception as exc:  # reported as the run's failure, like a client's exit
-                return ClientRun(time.perf_counter() - started, None, 1, [(0.0, repr(exc))])
-            client = ClientRun(time.perf_counter() - started, None, 0, [])
+                lines.append((time.perf_counter() - started, repr(exc)))
+                return ClientRun(time.perf_counter() - started, None, 1, lines)
+            client = ClientRun(time.perf_counter() - started, None, 0, lines)
             client.reported_lock = bench_load.lock_from_result(result)
             return client
 
@@ -739,6 +745,7 @@ def print_scale(
                 [run.load for run in r.ok_runs if run.load is not None],
                 [run.reported_lock for run in r.ok_runs],
                 r.failures,
+                [bench_load.step_seconds([line for _, line in run.stderr]) for run in r.ok_runs],
             )
             for r in loaded
             if not r.method.skip

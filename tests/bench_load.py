@@ -120,13 +120,32 @@ def online_missing_line() -> str:
     )
 
 
-def call_online_api(apply_online: Callable[..., Any], dsn: str) -> Any:
+def call_online_api(apply_online: Callable[..., Any], dsn: str, say: Callable[[str], None]) -> Any:
     """uuidpk.apply_online(conn, Selection((table,))) with its default settings: the whole run,
-    every phase; the result's cutover_lock_seconds is the lock time."""
+    every phase; the result's cutover_lock_seconds is the lock time. Its progress messages go
+    to `say`, as the CLI would print them."""
     import uuidpk
 
-    with uuidpk.connect(dsn) as conn:  # type: ignore[attr-defined]
-        return apply_online(conn, uuidpk.Selection(tables=(TABLE,)))  # type: ignore[attr-defined]
+    settings_type = getattr(uuidpk, "OnlineSettings", None)
+    settings = None
+    if settings_type is not None:
+        settings = settings_type(progress=lambda event: say(f"uuidpk: {event.message}"))
+    with uuidpk.connect(dsn) as conn:
+        return apply_online(conn, uuidpk.Selection(tables=(TABLE,)), None, settings)
+
+
+# A finished step, as the online executor reports it: "<step> done in <s> s[, ...]".
+_STEP_DONE = re.compile(r"^uuidpk: (?P<step>\S+) done in (?P<s>[0-9.]+) s\b")
+
+
+def step_seconds(lines: Sequence[str]) -> dict[str, float]:
+    """Seconds per online step, from its progress lines."""
+    steps: dict[str, float] = {}
+    for line in lines:
+        m = _STEP_DONE.match(line)
+        if m:
+            steps[m.group("step")] = steps.get(m.group("step"), 0.0) + float(m.group("s"))
+    return steps
 
 
 def lock_from_stderr(text: str) -> float | None:
@@ -164,6 +183,7 @@ class LoadRow:
     runs: Sequence[UnderLoad]
     reported_lock: Sequence[float | None]  # per run: the cutover lock time the tool reported
     failures: Sequence[str]
+    steps: Sequence[dict[str, float]] = ()  # per run: seconds per online step
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -205,6 +225,15 @@ def _row_line(row: LoadRow) -> list[str]:
     ]
 
 
+def _steps_line(runs: Sequence[dict[str, float]], top: int = 8) -> str:
+    names = list(next(run for run in runs if run))
+    medians = {n: statistics.median(run.get(n, 0.0) for run in runs if run) for n in names}
+    slowest = sorted(medians.items(), key=lambda item: -item[1])
+    shown = ", ".join(f"{name} {s:.1f}" for name, s in slowest[:top])
+    rest = sum(s for _, s in slowest[top:])
+    return shown + (f", {len(slowest) - top} others {rest:.1f}" if len(slowest) > top else "")
+
+
 def print_load(
     orders: int, rows: Sequence[LoadRow], options: LoadOptions, notes: Sequence[str]
 ) -> None:
@@ -225,6 +254,8 @@ def print_load(
         if row.runs:
             for line in _row_line(row):
                 print(line)
+        if any(row.steps):
+            print(f"{'':<19} steps, median s: {_steps_line(row.steps)}")
         if row.failures:
             label = "FAILED" if not row.runs else f"{len(row.failures)} failed run(s)"
             print(f"{row.name:<19} {label}: {row.failures[0][:300]}")
