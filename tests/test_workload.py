@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from workload import Workload, run_under_load
+from workload import BAD_READ, Workload, run_under_load
 
 import uuidpk
 from uuidpk.sample import Row, load_shop, natural_snapshot
@@ -84,6 +84,27 @@ def test_detects_a_deleted_order_a_repointed_line_and_a_lost_update(
         "UPDATE public.order_order SET original_id = NULL WHERE number = %s", [second.number]
     )
     assert load.report(conn).lost.references == 1
+
+
+def test_detects_a_read_that_misses_its_own_write(shop: str, conn: psycopg.Connection) -> None:
+    # A trigger changes every new line's sku: the transaction's read of its new order's lines
+    # no longer finds what it inserted.
+    conn.execute(
+        "CREATE FUNCTION public.mangle() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN NEW.sku := NEW.sku || '?'; RETURN NEW; END $$"
+    )
+    conn.execute(
+        "CREATE TRIGGER mangle BEFORE INSERT ON public.order_orderline"
+        " FOR EACH ROW EXECUTE FUNCTION public.mangle()"
+    )
+    load = run_load(shop, 60.0, max_transactions=10)
+    report = load.report(conn)
+    assert (report.ok, report.errors) == (0, {BAD_READ: 10}), report.lines()
+    # Such a transaction is rolled back, not committed: nothing of it is left.
+    row = conn.execute(
+        "SELECT count(*) FROM public.order_order WHERE number LIKE %s", [load.prefix + "-%"]
+    ).fetchone()
+    assert row == (0,)
 
 
 def test_detects_a_stall(shop: str, conn: psycopg.Connection) -> None:

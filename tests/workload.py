@@ -251,6 +251,7 @@ class Workload:
         self.prefix = f"L{secrets.token_hex(3)}"
         self.started: float | None = None
         self.stopped: float | None = None
+        self._deadline = float("inf")
         self._stop = threading.Event()
         self._attempts = 0
         self._count_lock = threading.Lock()
@@ -362,6 +363,12 @@ class Workload:
             committing = False
             try:
                 done = self._statements(conn, number, sku, original)
+                if done is None:
+                    conn.rollback()
+                    worker.txs.append(
+                        Tx(worker.index, began, self.now(), False, BAD_READ, replanned)
+                    )
+                    return conn
                 committing = True
                 conn.commit()
             except psycopg.Error as exc:
@@ -377,9 +384,6 @@ class Workload:
                     continue
                 worker.txs.append(Tx(worker.index, began, end, False, _sqlstate(exc), replanned))
                 return conn
-            if done is None:
-                worker.txs.append(Tx(worker.index, began, self.now(), False, BAD_READ, replanned))
-                return conn
             order_id, line_id, total = done
             worker.committed.append(Committed(number, order_id, sku, line_id, original))
             worker.totals[original] = total
@@ -392,7 +396,8 @@ class Workload:
     def _statements(
         conn: psycopg.Connection, number: str, sku: str, original: str
     ) -> tuple[Any, Any, Decimal] | None:
-        """The transaction's statements; None when a read missed what it just wrote."""
+        """The transaction's statements, up to its commit; None when a read missed what the
+        transaction just wrote (then it rolls back: an application would not commit it)."""
         with conn.cursor() as cur:
             row = cur.execute(_READ_POOL_ORDER, (original,)).fetchone()
             if row is None:
