@@ -29,7 +29,7 @@ RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the s
 step, from the times its progress lines arrive on stderr.
 
 `make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
-repeat 3) takes about 12 minutes on 2 cores: ~1 minute to load the shop, then each method on its
+repeat 1) takes about 15 minutes on 2 cores: ~1 minute to load the shop, then each method on its
 copy.
 
     .venv/bin/python tests/bench.py                       # 1M orders, every method
@@ -1104,6 +1104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if load is not None:
                 log(f"loaded {orders:,} orders in {load:.1f} s")
             repeat = args.repeat or (1 if orders >= 1_000_000 else 3)
+            if not args.repeat and all(m.under_load for m in scale_methods):
+                repeat = load_options.repeat
             results = bench_scale(cluster, orders, scale_methods, repeat)
             all_results[orders] = results
             print_scale(orders, load, results, load_options)

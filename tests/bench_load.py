@@ -53,6 +53,7 @@ class LoadOptions:
     rate: float = 25.0  # per worker, transactions per second; 0: flat out
     baseline: float = 10.0
     after: float = 3.0
+    repeat: int = 1  # runs per method at a scale where only these rows run (unless --repeat)
     scales: tuple[int, ...] | None = None  # None: DEFAULT_SCALE, or --scales when given
 
 
@@ -68,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--load-baseline", type=float, default=10.0, help="seconds before")
     group.add_argument("--load-after", type=float, default=3.0, help="seconds after")
     group.add_argument(
+        "--load-repeat",
+        type=int,
+        default=1,
+        help="runs per method where only these rows run (default 1; --repeat overrides)",
+    )
+    group.add_argument(
         "--load-scales",
         help=f"order counts for these rows (default {DEFAULT_SCALE:,}, or --scales if given)",
     )
@@ -82,6 +89,7 @@ def options_from(args: argparse.Namespace) -> LoadOptions:
         rate=args.load_rate,
         baseline=args.load_baseline,
         after=args.load_after,
+        repeat=args.load_repeat,
         scales=scales,
     )
 
