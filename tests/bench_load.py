@@ -270,8 +270,8 @@ def print_load(
     for note in notes:
         print(note)
     print(
-        "  during the migration: stall = longest gap between two successes of one connection;"
-        " all = of every connection;\n"
+        "  during the migration: stall = longest gap between two successes of one connection"
+        " (at 25 tx/s a connection's own pace is 40 ms); all = of every connection;\n"
         "  share = throughput / the baseline's; lock = the tool's cutover figure, ~ = the 'all'"
         " gap. Targets (issue 10): 0 failed, 0 lost, stall <= 200 ms, share >= 70 %,"
         " lock <= 100 ms."
