@@ -269,9 +269,10 @@ def print_load(
             print(f"{row.name:<19} {label}: {row.failures[0][:300]}")
     for note in notes:
         print(note)
+    pace = f" (its own pace: {1000 / options.rate:.0f} ms)" if options.rate else ""
     print(
         "  during the migration: stall = longest gap between two successes of one connection"
-        " (at 25 tx/s a connection's own pace is 40 ms); all = of every connection;\n"
+        f"{pace}; all = of every connection;\n"
         "  share = throughput / the baseline's; lock = the tool's cutover figure, ~ = the 'all'"
         " gap. Targets (issue 10): 0 failed, 0 lost, stall <= 200 ms, share >= 70 %,"
         " lock <= 100 ms."
