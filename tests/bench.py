@@ -1099,6 +1099,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         all_results: dict[int, dict[str, Result]] = {}
         for orders, scale_methods in plan_scales(args, methods, load_options).items():
+            if all(m.skip for m in scale_methods):
+                for m in scale_methods:
+                    print(f"\n{orders:,} orders: {m.skip}")
+                continue
             log(f"building the template for {orders:,} orders")
             load = build_template(cluster, orders)
             if load is not None:
