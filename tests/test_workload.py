@@ -122,7 +122,7 @@ def test_detects_a_stall(shop: str, conn: psycopg.Connection) -> None:
     assert whole.failed == 0 and whole.lost.total == 0, whole.lines()
     assert whole.longest_stall >= 0.9 * held, whole.lines()
     assert whole.global_stall >= 0.9 * held, whole.lines()
-    assert whole.longest_transaction >= 0.9 * held * 0.5, whole.lines()
+    assert whole.longest_transaction >= 0.8 * held, whole.lines()
     # Nothing completes while the lock is held: in that window, nothing succeeds.
     during = load.report(window=(t0 + 0.05, t1 - 0.05), baseline=(load.started or 0.0, t0))
     assert during.ok == 0, during.lines()
