@@ -25,9 +25,11 @@ from . import __version__
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems
 from .catalog import read_catalog, require_tool_schema
+from .djangodb import DjangoDatabase, find_generic_relations, read_django, refuse_named, users_keys
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .fingerprint import fingerprint_spec, record_fingerprint
+from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
@@ -35,7 +37,7 @@ from .ops import GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .problems import Problem, Severity
 from .progress import Event, Listener
-from .render import script
+from .render import as_text, plan_sql, script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
@@ -61,6 +63,7 @@ class Selection:
     tables: tuple[str, ...] = ()
     all_tables: bool = False
     soft_refs: tuple[str, ...] = ()
+    generic: bool = True  # in a Django database, find and convert generic relations
 
     def require(self) -> None:
         if not self.tables and not self.all_tables:
@@ -80,6 +83,8 @@ class Analysis:
     database_wide: tuple[Problem, ...]  # generic relations: they belong to no one closure
     generic: tuple[GenericReference, ...]
     functions: tuple[Function, ...]
+    django: DjangoDatabase | None = None  # the database's Django models, when it has them
+    notes: tuple[str, ...] = ()  # what Django knowledge decided: keys left out, relations found
 
     def problems_of(self, key: Key, closure: Closure) -> list[Problem]:
         """Everything found for one key: its own problems and its closure's."""
@@ -231,10 +236,23 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     catalog = read_catalog(conn)
     soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
+    django = read_django(conn, catalog)
+    if django is not None:
+        refuse_named(django, graph, selection.tables)
     keys = select_keys(graph, selection)
+    notes: list[str] = []
+    if django is not None:
+        keys, notes = users_keys(django, graph, keys, selection.tables)
     functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
+    if django is not None and selection.generic:
+        found, found_notes = find_generic_relations(
+            conn, django, graph, closures, selection.all_tables, declared
+        )
+        generic += tuple(found)
+        declared |= frozenset(g.column for g in found)
+        notes += found_notes
     per_closure, database_wide = problems_by_closure(
         graph,
         closures,
@@ -254,6 +272,8 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
         database_wide=tuple(database_wide),
         generic=generic,
         functions=functions,
+        django=django,
+        notes=tuple(notes),
     )
 
 
@@ -317,6 +337,35 @@ def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> st
     ]
     header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
     return script(planned, conn, header)
+
+
+def render_django_migration(
+    conn: psycopg.Connection | None,
+    conversion: Conversion,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+    state_only: bool = False,
+) -> str:
+    """The plan as a Django migration module: the script's statements in RunSQL (none with
+    state_only) and the AlterFields of app's models. Refused outside a Django database."""
+    django = conversion.analysis.django
+    if django is None:
+        raise Refused("not a Django database: it has no django_content_type table")
+    planned = conversion.plan
+    generic = [g.column for g in conversion.analysis.generic]
+    nodes = list(dict.fromkeys(n for c in planned.closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, conversion.analysis.catalog, nodes, generic)
+    statements = [] if state_only else [as_text(s, conn) for _, ss in plan_sql(planned) for s in ss]
+    header = [
+        f"uuidpk {__version__}: convert {len(planned.keys)} key(s), "
+        f"{conversion.columns} column(s), to uuid"
+        + (" (state only: the database was converted already)" if state_only else "")
+    ]
+    header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
+    return migration_module(
+        changes, statements, django, app=app, name=name, state_only=state_only, header=header
+    )
 
 
 # -- applying and verifying ---------------------------------------------------------------------
