@@ -179,7 +179,7 @@ def _instructions(
     if not changes.changes:
         out.append("# No model field changes: every converted column is a foreign key.")
     else:
-        out.append("# Change these model fields before running `manage.py migrate`:")
+        out.append("# Change these model fields before running `manage.py migrate` (import uuid):")
     by_model: dict[Model, list[FieldChange]] = {}
     for change in changes.changes:
         by_model.setdefault(change.model, []).append(change)
