@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -119,9 +120,11 @@ def natural(obj):
 
 
 print(json.dumps({
-    "users": sorted((u.username, sorted(g.name for g in u.groups.all())) for u in User.objects.all()),
+    "users": sorted((u.username, sorted(g.name for g in u.groups.all()))
+                    for u in User.objects.all()),
     "categories": sorted((c.name, c.parent.name if c.parent else None,
-                          sorted(k.name for k in c.children.all())) for c in Category.objects.all()),
+                          sorted(k.name for k in c.children.all()))
+                         for c in Category.objects.all()),
     "products": sorted((p.sku, p.category.name, p.owner.username,
                         sorted(t.name for t in p.tags.all()), p.detail.text,
                         sorted(n.text for n in p.notes.all())) for p in Product.objects.all()),
@@ -328,3 +331,64 @@ def test_django_project_converts_with_the_generated_migration(dsn: str, tmp_path
     assert types["auth_group.id"] == "integer"
     assert types["django_content_type.id"] == "integer"
     assert _ok(root, "after.py").strip() == "ok"
+
+
+def test_no_generic_leaves_generic_relations(dsn: str, tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    _project(root, dsn)
+    _manage(root, "makemigrations", "accounts", "shop")
+    _manage(root, "migrate")
+    _ok(root, "fill.py")
+    outcome = assert_ok(uuidpk("generate", "--dsn", dsn, "--all", "--no-generic"))
+    assert "converted to uuid" not in outcome.err
+    assert "shop_note.object_id (integer) holds ids of whichever table" in outcome.err
+    assert '"shop_note" ALTER COLUMN "object_id"' not in outcome.out
+    assert '"shop_note" ALTER COLUMN "id"' in outcome.out
+
+
+@pytest.mark.corpus
+def test_netbox_all_converts_every_generic_relation_without_soft_ref(
+    corpus_dsn_factory: Callable[[str], str],
+) -> None:
+    dsn = corpus_dsn_factory("netbox")
+    object_ids = """
+        SELECT c.table_name || '.' || c.column_name, c.data_type
+          FROM information_schema.columns c
+         WHERE c.table_schema = 'public'
+           AND (c.table_name, c.column_name) IN (
+               ('extras_taggeditem', 'object_id'), ('django_admin_log', 'object_id'),
+               ('dcim_cabletermination', 'termination_id'), ('core_job', 'object_id'),
+               ('auth_group', 'id'), ('auth_permission', 'id'), ('django_content_type', 'id'),
+               ('django_migrations', 'id'), ('users_user', 'id'), ('users_user_groups', 'id'))"""
+    tagged = """
+        SELECT t.name, s.name FROM extras_taggeditem i
+          JOIN extras_tag t ON t.id = i.tag_id
+          JOIN django_content_type ct ON ct.id = i.content_type_id
+          JOIN dcim_site s ON ct.app_label = 'dcim' AND ct.model = 'site' AND s.id = i.object_id
+         ORDER BY 1, 2"""
+    with psycopg.connect(dsn) as conn:
+        before = conn.execute(tagged).fetchall()
+    module = assert_ok(uuidpk("generate", "--dsn", dsn, "--all", "--format", "django"))
+    compile(module.out, "netbox_uuid.py", "exec")
+    found = [
+        line for line in module.err_lines if "generic relation" in line and "converted" in line
+    ]
+    assert len(found) == 29, module.err  # every GenericForeignKey of the NetBox v4.2 demo
+    outcome = assert_ok(uuidpk("apply", "--dsn", dsn, "--all", "--yes", "--accept-risks"))
+    assert "soft reference" not in outcome.err
+    with psycopg.connect(dsn) as conn:
+        types = dict(conn.execute(object_ids).fetchall())
+        assert conn.execute(tagged).fetchall() == before
+    assert types == {
+        "extras_taggeditem.object_id": "uuid",
+        "dcim_cabletermination.termination_id": "uuid",
+        "core_job.object_id": "uuid",
+        "django_admin_log.object_id": "text",
+        "users_user.id": "uuid",
+        "users_user_groups.id": "bigint",  # auto-created many-to-many: Django's id
+        "auth_group.id": "integer",
+        "auth_permission.id": "integer",
+        "django_content_type.id": "integer",
+        "django_migrations.id": "bigint",
+    }
+    assert_ok(uuidpk("verify", "--dsn", dsn))
