@@ -562,3 +562,48 @@ def sql_shape(statement: str) -> str:
             break
         words.append(word.upper())
     return " ".join(words)
+
+
+# -- Django's own tables, read without uuidpk ----------------------------------------------------
+
+DJANGO_APPS = ("admin", "auth", "contenttypes", "sessions", "sites", "redirects", "flatpages")
+DJANGO_TABLES = {
+    ("admin", "logentry"): "django_admin_log",
+    ("contenttypes", "contenttype"): "django_content_type",
+    ("sessions", "session"): "django_session",
+    ("sites", "site"): "django_site",
+    ("redirects", "redirect"): "django_redirect",
+    ("flatpages", "flatpage"): "django_flatpage",
+}
+
+
+def django_owned(conn: psycopg.Connection) -> set[tuple[str, str]]:
+    """(schema, table) that `--all` leaves to Django in a database with django_content_type:
+    the tables of django.contrib's models, django_migrations, and every auto-created
+    many-to-many table (`<model table>_<field>`: id and two foreign keys, one to the model)."""
+    if conn.execute("SELECT to_regclass('public.django_content_type')").fetchone() == (None,):
+        return set()
+    models = {
+        DJANGO_TABLES.get((app, model), f"{app}_{model}"): app
+        for app, model in conn.execute("SELECT app_label, model FROM public.django_content_type")
+    }
+    owned = {("public", t) for t, app in models.items() if app in DJANGO_APPS}
+    owned.add(("public", "django_migrations"))
+    m2m = conn.execute(
+        """SELECT c.relname, r.relname
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+             JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f'
+             JOIN pg_class r ON r.oid = f.confrelid
+            WHERE c.relkind = 'r'
+              AND (SELECT count(*) FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) = 3
+              AND (SELECT count(*) FROM pg_constraint g
+                    WHERE g.conrelid = c.oid AND g.contype = 'f') = 2
+              AND EXISTS (SELECT FROM pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = 'id')"""
+    ).fetchall()
+    for table, target in m2m:
+        if target in models and table not in models and table.startswith(target + "_"):
+            owned.add(("public", table))
+    return owned

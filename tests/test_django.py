@@ -269,6 +269,10 @@ def apply_header(models: Path, module: str, app: str) -> list[str]:
     return done
 
 
+def _operations(module: str) -> list[str]:
+    return [line.strip() for line in module.splitlines() if "migrations.AlterField(" in line]
+
+
 def test_django_project_converts_with_the_generated_migration(dsn: str, tmp_path: Path) -> None:
     root = tmp_path / "project"
     _project(root, dsn)
@@ -298,21 +302,23 @@ def test_django_project_converts_with_the_generated_migration(dsn: str, tmp_path
     compile(module, "0002_uuid_keys.py", "exec")
     assert "('accounts', '0001_initial')" in module and "('shop', '0001_initial')" in module
     assert "--state-only --app accounts" in module
-    state = assert_ok(
-        uuidpk(
-            "generate", "--dsn", dsn, "--all", "--format", "django", "--app", "accounts",
-            "--state-only",
-        )
-    ).out  # fmt: skip
-    assert "RunSQL" not in state and "model_name='user', name='id'" in state
+    state_args = ("generate", "--dsn", dsn, "--all", "--format", "django", "--state-only")
+    state_before = assert_ok(uuidpk(*state_args, "--app", "accounts")).out
+    assert "RunSQL" not in state_before and "model_name='user', name='id'" in state_before
     (root / "shop" / "migrations" / "0002_uuid_keys.py").write_text(module)
-    (root / "accounts" / "migrations" / "0002_uuid_keys.py").write_text(state)
     changed = apply_header(root / "shop" / "models.py", module, "shop")
     changed += apply_header(root / "accounts" / "models.py", module, "accounts")
     assert sorted(changed) == [
         "Category.id", "Detail.id", "Note.id", "Note.object_id", "Product.id", "Tag.id", "User.id",
     ]  # fmt: skip
 
+    _manage(root, "migrate", "shop")
+    # The state of accounts' model after the conversion (as after an online run): the same
+    # operations as before it, found from the uuid keys uuidpk left with a default.
+    state = assert_ok(uuidpk(*state_args, "--app", "accounts")).out
+    assert _operations(state) == _operations(state_before)
+    assert _operations(assert_ok(uuidpk(*state_args, "--app", "shop")).out) == _operations(module)
+    (root / "accounts" / "migrations" / "0002_uuid_keys.py").write_text(state)
     _manage(root, "migrate")
     _manage(root, "makemigrations", "--check", "--dry-run")
     assert json.loads(_ok(root, "snapshot.py")) == before

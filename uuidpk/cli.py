@@ -409,6 +409,10 @@ def generate(
     selection = _selection(tables, all_tables, soft_refs, no_generic)
     options = _options(**conversion)
     with connect(dsn) as conn:
+        if state_only:
+            # No plan: the keys may be uuid already (after an online run).
+            click.echo(pipeline.render_django_state(conn, selection, app=app, name=name), nl=False)
+            return
         planned = pipeline.plan(conn, selection, options)
         _say_django(planned)
         if planned.is_empty:
@@ -416,9 +420,7 @@ def generate(
             return
         _say_risks(planned)
         if fmt == "django":
-            text = pipeline.render_django_migration(
-                conn, planned, app=app, name=name, state_only=state_only
-            )
+            text = pipeline.render_django_migration(conn, planned, app=app, name=name)
         else:
             text = pipeline.render_script(conn, planned)
     click.echo(text, nl=False)

@@ -323,3 +323,51 @@ def is_foreign_key_column(catalog: Catalog, column: Column) -> bool:
         c.kind == "f" and column.attnum in c.columns
         for c in catalog.constraints_of(column.table_oid)
     )
+
+
+# -- after the conversion ---------------------------------------------------------------------
+def converted_keys(django: DjangoDatabase, graph: Graph) -> list[Key]:
+    """The user's model keys that are uuid with a database default: converted ones. Django
+    gives a UUIDField no database default (its default runs in Python), so a uuid key with
+    gen_random_uuid() or uuidv7() behind it was converted (by uuidpk, or by hand)."""
+    keys = []
+    for oid in sorted(django.models):
+        if oid in django.framework:
+            continue
+        pk = graph.primary_key(oid)
+        if pk is None or len(pk.columns) != 1:
+            continue
+        column = graph.catalog.column(oid, pk.columns[0])
+        if column.is_uuid and column.default_expr:
+            keys.append(Key(graph.catalog.table(oid), column, pk))
+    return keys
+
+
+def uuid_object_ids(django: DjangoDatabase, graph: Graph) -> list[Node]:
+    """uuid object id columns beside a content type column (object_id with content_type_id,
+    <x>_id with <x>_type_id or <x>_content_type_id) on the user's tables: generic relations
+    converted already."""
+    catalog = graph.catalog
+    found: list[Node] = []
+    for table in sorted(catalog.tables, key=lambda t: (t.schema, t.name)):
+        if table.oid in django.framework or not table.is_table or table.is_partition:
+            continue
+        ct_names = {
+            catalog.column(table.oid, c.columns[0]).name
+            for c in catalog.constraints_of(table.oid)
+            if c.kind == "f"
+            and c.ref_table_oid == django.content_type_table
+            and len(c.columns) == 1
+        }
+        if not ct_names:
+            continue
+        for column in catalog.columns_of(table.oid):
+            if not column.is_uuid or not column.name.endswith("_id"):
+                continue
+            stem = column.name[:-3]
+            partners = {f"{stem}_type_id", f"{stem}_content_type_id"}
+            if stem == "object":
+                partners.add("content_type_id")
+            if partners & ct_names:
+                found.append((table.oid, column.attnum))
+    return found

@@ -25,7 +25,15 @@ from . import __version__
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems
 from .catalog import read_catalog, require_tool_schema
-from .djangodb import DjangoDatabase, find_generic_relations, read_django, refuse_named, users_keys
+from .djangodb import (
+    DjangoDatabase,
+    converted_keys,
+    find_generic_relations,
+    read_django,
+    refuse_named,
+    users_keys,
+    uuid_object_ids,
+)
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .fingerprint import fingerprint_spec, record_fingerprint
@@ -345,27 +353,57 @@ def render_django_migration(
     *,
     app: str | None = None,
     name: str | None = None,
-    state_only: bool = False,
 ) -> str:
-    """The plan as a Django migration module: the script's statements in RunSQL (none with
-    state_only) and the AlterFields of app's models. Refused outside a Django database."""
-    django = conversion.analysis.django
-    if django is None:
-        raise Refused("not a Django database: it has no django_content_type table")
+    """The plan as a Django migration module: the script's statements in RunSQL and the
+    AlterFields of app's models. Refused outside a Django database."""
+    django = _django_of(conversion.analysis)
     planned = conversion.plan
     generic = [g.column for g in conversion.analysis.generic]
     nodes = list(dict.fromkeys(n for c in planned.closures for n in c.nodes if n not in generic))
     changes = field_changes(django, conversion.analysis.catalog, nodes, generic)
-    statements = [] if state_only else [as_text(s, conn) for _, ss in plan_sql(planned) for s in ss]
+    statements = [as_text(s, conn) for _, ss in plan_sql(planned) for s in ss]
     header = [
         f"uuidpk {__version__}: convert {len(planned.keys)} key(s), "
         f"{conversion.columns} column(s), to uuid"
-        + (" (state only: the database was converted already)" if state_only else "")
     ]
     header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
     return migration_module(
-        changes, statements, django, app=app, name=name, state_only=state_only, header=header
+        changes, statements, django, app=app, name=name, state_only=False, header=header
     )
+
+
+def render_django_state(
+    conn: psycopg.Connection,
+    selection: Selection,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+) -> str:
+    """A state-only Django migration for app's models: the AlterFields, no SQL. It needs no
+    plan, so it works before the conversion (integer keys, for another app's models or ahead
+    of an online run) and after it: then --table names keys that are uuid already, and --all
+    takes the user's keys that are uuid with a database default (Django never gives a
+    UUIDField one: uuidpk did), with the uuid object ids beside a content type."""
+    analysis = analyse(conn, selection)
+    django = _django_of(analysis)
+    graph = analysis.graph
+    keys = list(analysis.keys)
+    generic = [g.column for g in analysis.generic]
+    if selection.all_tables:
+        keys += [k for k in converted_keys(django, graph) if k not in keys]
+    if selection.generic:
+        generic += [n for n in uuid_object_ids(django, graph) if n not in generic]
+    closures = closures_for(graph, keys)
+    nodes = list(dict.fromkeys(n for c in closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, analysis.catalog, nodes, generic)
+    header = [f"uuidpk {__version__}: the model state of {len(keys)} key(s) converted to uuid"]
+    return migration_module(changes, [], django, app=app, name=name, state_only=True, header=header)
+
+
+def _django_of(analysis: Analysis) -> DjangoDatabase:
+    if analysis.django is None:
+        raise Refused("not a Django database: it has no django_content_type table")
+    return analysis.django
 
 
 # -- applying and verifying ---------------------------------------------------------------------
