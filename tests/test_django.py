@@ -269,6 +269,12 @@ def apply_header(models: Path, module: str, app: str) -> list[str]:
     return done
 
 
+def _save_as(module: str) -> str:
+    found = re.search(r"^# save as: (\S+)$", module, re.MULTILINE)
+    assert found, module[:2000]
+    return found.group(1)
+
+
 def _operations(module: str) -> list[str]:
     return [line.strip() for line in module.splitlines() if "migrations.AlterField(" in line]
 
@@ -305,7 +311,8 @@ def test_django_project_converts_with_the_generated_migration(dsn: str, tmp_path
     state_args = ("generate", "--dsn", dsn, "--all", "--format", "django", "--state-only")
     state_before = assert_ok(uuidpk(*state_args, "--app", "accounts")).out
     assert "RunSQL" not in state_before and "model_name='user', name='id'" in state_before
-    (root / "shop" / "migrations" / "0002_uuid_keys.py").write_text(module)
+    assert _save_as(module) == "shop/migrations/0002_uuid_keys.py"
+    (root / _save_as(module)).write_text(module)
     changed = apply_header(root / "shop" / "models.py", module, "shop")
     changed += apply_header(root / "accounts" / "models.py", module, "accounts")
     assert sorted(changed) == [
@@ -318,7 +325,7 @@ def test_django_project_converts_with_the_generated_migration(dsn: str, tmp_path
     state = assert_ok(uuidpk(*state_args, "--app", "accounts")).out
     assert _operations(state) == _operations(state_before)
     assert _operations(assert_ok(uuidpk(*state_args, "--app", "shop")).out) == _operations(module)
-    (root / "accounts" / "migrations" / "0002_uuid_keys.py").write_text(state)
+    (root / _save_as(state)).write_text(state)
     _manage(root, "migrate")
     _manage(root, "makemigrations", "--check", "--dry-run")
     assert json.loads(_ok(root, "snapshot.py")) == before
@@ -398,3 +405,54 @@ def test_netbox_all_converts_every_generic_relation_without_soft_ref(
         "django_migrations.id": "bigint",
     }
     assert_ok(uuidpk("verify", "--dsn", dsn))
+
+
+HOSTILE = """
+CREATE TABLE django_content_type (
+    id serial PRIMARY KEY, app_label text NOT NULL, model text NOT NULL);
+CREATE TABLE django_migrations (
+    id bigserial PRIMARY KEY, app text NOT NULL, name text NOT NULL, applied timestamptz);
+CREATE TABLE auth_user (id serial PRIMARY KEY, username text);
+CREATE TABLE "sh'op_it""em
+import os" ("i'd" serial PRIMARY KEY, owner_id integer REFERENCES auth_user (id));
+CREATE TABLE sh_note (
+    id serial PRIMARY KEY,
+    content_type_id integer NOT NULL REFERENCES django_content_type (id),
+    object_id integer NOT NULL);
+INSERT INTO django_content_type (app_label, model) VALUES
+    ('auth', 'user'), ('sh''op', 'it"em
+import os'), ('sh', 'note');
+INSERT INTO django_migrations (app, name, applied) VALUES
+    ('auth', '0012_alter_user_first_name_max_length', now()),
+    ('sh''op', '0001_in''itial
+x = 1', now()),
+    ('sh''op', '0000_older', now() - interval '1 day'),
+    ('sh', '0003_notes', now());
+INSERT INTO "sh'op_it""em
+import os" (owner_id) VALUES (NULL);
+INSERT INTO sh_note (content_type_id, object_id) VALUES (2, 1);
+"""
+
+
+def test_migration_module_escapes_every_catalog_name(conn: psycopg.Connection, dsn: str) -> None:
+    """Names with quotes and newlines reach the module as Python literals and escaped comments:
+    the module compiles, and its literals are the names themselves."""
+    import ast
+
+    conn.execute(HOSTILE)
+    line = assert_clean_failure(uuidpk("generate", "--dsn", dsn, "--table", "auth_user"))
+    assert "custom user model" in line
+    outcome = assert_ok(
+        uuidpk(
+            "generate", "--dsn", dsn, "--table", "sh'op_it\"em\nimport os", "--format", "django",
+            "--app", "sh'op",
+        )
+    )  # fmt: skip
+    module = outcome.out
+    tree = ast.parse(module)  # a name that closed a string or a comment would break this
+    assert not any(isinstance(n, ast.Import) and n.names[0].name == "os" for n in tree.body)
+    literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+    assert {"sh'op", 'it"em\nimport os', "i'd", "0001_in'itial\nx = 1", "sh"} <= literals
+    assert "0000_older" not in literals  # the latest migration by applied time
+    assert "0003_notes" in literals  # sh_note's object id changes: its app is a dependency
+    assert all(line.startswith("#") for line in module.split("\nimport uuid")[0].splitlines())

@@ -41,7 +41,7 @@ from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
-from .ops import GenericReference, Options, Plan
+from .ops import CreateKeyFunction, GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .problems import Problem, Severity
 from .progress import Event, Listener
@@ -367,6 +367,8 @@ def render_django_migration(
         f"{conversion.columns} column(s), to uuid"
     ]
     header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
+    if any(isinstance(op, CreateKeyFunction) and op.key for s in planned.steps for op in s.ops):
+        header.append("this module holds the kept derivation key (--key-file): keep it secret")
     return migration_module(
         changes, statements, django, app=app, name=name, state_only=False, header=header
     )

@@ -24,6 +24,7 @@ code and through safe_text.for_comment in comments: names may hold quotes and ne
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ PK_LINE = "models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False
 # What makemigrations writes for that line: Options.setup_pk() sets serialize=False on a
 # primary key, and deconstruct() lists keyword arguments sorted.
 PK_STATE = "models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)"
-DEFAULT_NAME = "uuidpk_uuid_keys"
+DEFAULT_NAME = "uuid_keys"
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,12 @@ def migration_module(
         known = ", ".join(sorted(django.latest_migrations))
         raise Refused(f"app {main!r} has no applied migration (apps with migrations: {known})")
     name = name or DEFAULT_NAME
+    file_name = f"{_next_number(django.latest_migrations.get(main))}_{name}.py"
     others = [a for a in state_apps if a != main]
     mine = [c for c in changes.changes if c.model.app_label == main]
     lines = [f"# {for_comment(h)}" for h in header]
     lines += _instructions(changes, main, name, others, state_only)
+    lines += [f"# save as: {for_comment(main)}/migrations/{for_comment(file_name)}", ""]
     lines += ["import uuid", "", "from django.db import migrations, models", "", ""]
     lines += ["class Migration(migrations.Migration):", "    dependencies = ["]
     dependencies = {(a, django.latest_migrations[a]) for a in changes.apps}
@@ -172,6 +175,12 @@ def migration_module(
     return "\n".join(lines)
 
 
+def _next_number(latest: str | None) -> str:
+    """Django numbers an app's migrations 0001, 0002, ...: one past the latest applied."""
+    digits = "".join(c for c in (latest or "")[:4] if c.isdigit())
+    return f"{int(digits) + 1:04d}" if len(digits) == 4 else "0001"
+
+
 def _instructions(
     changes: DjangoChanges, main: str, name: str, others: list[str], state_only: bool
 ) -> list[str]:
@@ -201,8 +210,9 @@ def _instructions(
         out.append("# Models of other apps change too; their state migrations, each in its app:")
         for other in others:
             out.append(
-                f"#   uuidpk generate --format django --state-only --app {for_comment(other)} "
-                f"--name {for_comment(name)} (same --table/--all)"
+                f"#   uuidpk generate --format django --state-only --app "
+                f"{for_comment(shlex.quote(other))} --name {for_comment(shlex.quote(name))} "
+                "(same --table/--all)"
             )
-    out += ["#", f"# app: {for_comment(main)}", ""]
+    out += ["#"]
     return out
