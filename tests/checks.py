@@ -394,8 +394,12 @@ def foreign_keys(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def integer_key_closures(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
-    """Every single-column integer primary key and every column that references one."""
+def integer_key_closures(
+    conn: psycopg.Connection,
+    leave: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+) -> set[tuple[str, str, str]]:
+    """Every single-column integer primary key and every column that references one; the keys
+    of the tables in `leave` (schema, table) and their references left out."""
     rows = conn.execute(
         """WITH keys AS (
                SELECT k.conrelid AS rel, k.conkey[1] AS att FROM pg_constraint k
@@ -403,17 +407,20 @@ def integer_key_closures(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
                WHERE k.contype = 'p' AND cardinality(k.conkey) = 1
                  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)),
            cols AS (
-               SELECT rel, att FROM keys
+               SELECT rel, att, rel AS key_rel FROM keys
                UNION
-               SELECT f.conrelid, f.conkey[1] FROM pg_constraint f
+               SELECT f.conrelid, f.conkey[1], keys.rel FROM pg_constraint f
                  JOIN keys ON keys.rel = f.confrelid AND keys.att = f.confkey[1]
                 WHERE f.contype = 'f' AND f.conparentid = 0)
-           SELECT n.nspname, c.relname, a.attname FROM cols
+           SELECT n.nspname, c.relname, a.attname, kn.nspname, k.relname FROM cols
              JOIN pg_class c ON c.oid = cols.rel JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_class k ON k.oid = cols.key_rel
+             JOIN pg_namespace kn ON kn.oid = k.relnamespace
              JOIN pg_attribute a ON a.attrelid = cols.rel AND a.attnum = cols.att
             WHERE NOT c.relispartition"""
     ).fetchall()
-    return {(r[0], r[1], r[2]) for r in rows}
+    left = set(leave)
+    return {(r[0], r[1], r[2]) for r in rows if (r[3], r[4]) not in left}
 
 
 # -- relations through natural values ----------------------------------------------------------
