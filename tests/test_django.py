@@ -456,3 +456,13 @@ def test_migration_module_escapes_every_catalog_name(conn: psycopg.Connection, d
     assert "0000_older" not in literals  # the latest migration by applied time
     assert "0003_notes" in literals  # sh_note's object id changes: its app is a dependency
     assert all(line.startswith("#") for line in module.split("\nimport uuid")[0].splitlines())
+
+
+def test_inspect_reports_the_generic_relations_it_found(conn: psycopg.Connection, dsn: str) -> None:
+    conn.execute(HOSTILE)
+    outcome = assert_ok(uuidpk("inspect", "--dsn", dsn, "--all", "--format", "json"))
+    found = "generic relation public.sh_note.object_id (content_type_id): converted to uuid"
+    assert found in json.loads(outcome.out)["notes"]
+    assert found in outcome.err
+    keys = {k["table"] for k in json.loads(outcome.out)["keys"]}
+    assert "auth_user" not in keys and "django_migrations" not in keys and "sh_note" in keys

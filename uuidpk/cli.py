@@ -336,6 +336,8 @@ def inspect(
     selection = _selection(tables, all_tables, soft_refs, no_generic)
     with connect(dsn) as conn:
         document = pipeline.inspect(conn, selection)
+    for note in document["notes"]:
+        _say(note)
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))

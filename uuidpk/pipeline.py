@@ -290,6 +290,7 @@ def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     document["problems"] = [_problem_json(p) for p in analysis.database_wide]
+    document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
 
 
