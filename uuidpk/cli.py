@@ -375,7 +375,9 @@ def _say_risks(conversion: pipeline.Conversion) -> None:
 )
 @click.option("--app", metavar="APP_LABEL", help="--format django: the app the migration is for.")
 @click.option(
-    "--name", metavar="NAME", help="--format django: the migration's name (for dependencies)."
+    "--name",
+    metavar="NAME",
+    help="--format django: the migration's name, saved as NNNN_NAME.py (default uuid_keys).",
 )
 @click.option(
     "--state-only",
