@@ -25,9 +25,19 @@ from . import __version__, journal
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems
 from .catalog import read_catalog, require_tool_schema
+from .djangodb import (
+    DjangoDatabase,
+    converted_keys,
+    find_generic_relations,
+    read_django,
+    refuse_named,
+    users_keys,
+    uuid_object_ids,
+)
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .fingerprint import fingerprint_spec, record_fingerprint
+from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
@@ -38,17 +48,18 @@ from .online import abort as abort_running
 from .online import apply_online as run_online
 from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
-from .ops import GenericReference, Options, Plan
+from .ops import CreateKeyFunction, GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
 from .planning.shadows import ColumnGrant, Extra
 from .problems import Problem, Severity
-from .render import script
+from .progress import Event, Listener
+from .render import as_text, plan_sql, script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
-from .softrefs import generic_targets, map_content_types, read_content_types
+from .softrefs import generic_targets, map_content_types, read_content_types, table_is_empty
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
 from .verify import Verification
 from .verify import verify as _verify
@@ -70,6 +81,7 @@ class Selection:
     tables: tuple[str, ...] = ()
     all_tables: bool = False
     soft_refs: tuple[str, ...] = ()
+    generic: bool = True  # in a Django database, find and convert generic relations
 
     def require(self) -> None:
         if not self.tables and not self.all_tables:
@@ -89,6 +101,8 @@ class Analysis:
     database_wide: tuple[Problem, ...]  # generic relations: they belong to no one closure
     generic: tuple[GenericReference, ...]
     functions: tuple[Function, ...]
+    django: DjangoDatabase | None = None  # the database's Django models, when it has them
+    notes: tuple[str, ...] = ()  # what Django knowledge decided: keys left out, relations found
 
     def problems_of(self, key: Key, closure: Closure) -> list[Problem]:
         """Everything found for one key: its own problems and its closure's."""
@@ -150,6 +164,9 @@ class Applied:
     verification: Verification | None
     dry_run: bool
     seconds: float = field(default=0.0)  # wall time of the whole apply, fingerprint included
+    # From the lock step to the end of the commit: fingerprint, conversion, check and commit,
+    # the time the application could neither read nor write the closure's tables.
+    locked_seconds: float | None = None
 
     @property
     def step_seconds(self) -> float:
@@ -237,11 +254,30 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     catalog = read_catalog(conn)
     soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
+    django = read_django(conn, catalog)
+    if django is not None:
+        refuse_named(django, graph, selection.tables)
     keys = select_keys(graph, selection)
+    notes: list[str] = []
+    if django is not None:
+        keys, notes = users_keys(django, graph, keys, selection.tables)
     functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
-    per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
+    if django is not None and selection.generic:
+        found, found_notes = find_generic_relations(
+            conn, django, graph, closures, selection.all_tables, declared
+        )
+        generic += tuple(found)
+        declared |= frozenset(g.column for g in found)
+        notes += found_notes
+    per_closure, database_wide = problems_by_closure(
+        graph,
+        closures,
+        functions,
+        declared,
+        is_empty=lambda oid: table_is_empty(conn, catalog.table(oid).qname),
+    )
     for closure in closures:
         # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
         per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
@@ -254,6 +290,8 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
         database_wide=tuple(database_wide),
         generic=generic,
         functions=functions,
+        django=django,
+        notes=tuple(notes),
     )
 
 
@@ -262,6 +300,7 @@ def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     document["problems"] = [_problem_json(p) for p in analysis.database_wide]
+    document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
 
 
@@ -327,6 +366,67 @@ def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> st
     return script(planned, conn, header)
 
 
+def render_django_migration(
+    conn: psycopg.Connection | None,
+    conversion: Conversion,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The plan as a Django migration module: the script's statements in RunSQL and the
+    AlterFields of app's models. Refused outside a Django database."""
+    django = _django_of(conversion.analysis)
+    planned = conversion.plan
+    generic = [g.column for g in conversion.analysis.generic]
+    nodes = list(dict.fromkeys(n for c in planned.closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, conversion.analysis.catalog, nodes, generic)
+    statements = [as_text(s, conn) for _, ss in plan_sql(planned) for s in ss]
+    header = [
+        f"uuidpk {__version__}: convert {len(planned.keys)} key(s), "
+        f"{conversion.columns} column(s), to uuid"
+    ]
+    header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
+    if any(isinstance(op, CreateKeyFunction) and op.key for s in planned.steps for op in s.ops):
+        header.append("this module holds the kept derivation key (--key-file): keep it secret")
+    return migration_module(
+        changes, statements, django, app=app, name=name, state_only=False, header=header
+    )
+
+
+def render_django_state(
+    conn: psycopg.Connection,
+    selection: Selection,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+) -> str:
+    """A state-only Django migration for app's models: the AlterFields, no SQL. It needs no
+    plan, so it works before the conversion (integer keys, for another app's models or ahead
+    of an online run) and after it: then --table names keys that are uuid already, and --all
+    takes the user's keys that are uuid with a database default (Django never gives a
+    UUIDField one: uuidpk did), with the uuid object ids beside a content type."""
+    analysis = analyse(conn, selection)
+    django = _django_of(analysis)
+    graph = analysis.graph
+    keys = list(analysis.keys)
+    generic = [g.column for g in analysis.generic]
+    if selection.all_tables:
+        keys += [k for k in converted_keys(django, graph) if k not in keys]
+    if selection.generic:
+        generic += [n for n in uuid_object_ids(django, graph) if n not in generic]
+    closures = closures_for(graph, keys)
+    nodes = list(dict.fromkeys(n for c in closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, analysis.catalog, nodes, generic)
+    header = [f"uuidpk {__version__}: the model state of {len(keys)} key(s) converted to uuid"]
+    return migration_module(changes, [], django, app=app, name=name, state_only=True, header=header)
+
+
+def _django_of(analysis: Analysis) -> DjangoDatabase:
+    if analysis.django is None:
+        raise Refused("not a Django database: it has no django_content_type table")
+    return analysis.django
+
+
 # -- applying and verifying ---------------------------------------------------------------------
 def apply(
     conn: psycopg.Connection,
@@ -336,16 +436,18 @@ def apply(
     dry_run: bool = False,
     verify: bool = False,
     say: Say = _quiet,
+    listener: Listener | None = None,
 ) -> Applied:
     """Run the plan in one transaction, all or nothing, with a fingerprint taken after the
     plan's locks and before any change. With verify, compare before commit: a difference
     raises VerificationFailed and rolls everything back. Risks (see Conversion.risks) must be
-    accepted, except for a dry run, which rolls back anyway."""
+    accepted, except for a dry run, which rolls back anyway. `listener` hears each step and
+    table rewrite as it starts (uuidpk.progress); without one, `say` hears each step."""
     if conversion.is_empty:
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     with migration_lock(conn):
-        return _apply(conn, conversion, accept_risks, dry_run, verify, say)
+        return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)
 
 
 def _apply(
@@ -355,6 +457,7 @@ def _apply(
     dry_run: bool,
     verify: bool,
     say: Say,
+    listener: Listener | None,
 ) -> Applied:
     risks = conversion.risks
     if risks and not accept_risks and not dry_run:
@@ -392,23 +495,37 @@ def _apply(
             )
         say(f"verified {outcome.summary()} in {time.perf_counter() - started:.2f} s")
 
+    def steps_to_say(event: Event) -> None:
+        if event.kind == "step":
+            say(f"{event.step} ({event.statements} statements)")
+
+    catalog = conversion.analysis.catalog
+    sizes = {
+        t.qname: t.size_bytes for t in (catalog.table(oid) for oid in _plan_tables(conversion))
+    }
     started = time.perf_counter()
-    timings = apply_offline(
+    execution = apply_offline(
         conn,
         conversion.plan,
         dry_run=dry_run,
         before=before,
         after=after if verify else None,
-        progress=say,
+        listener=listener or steps_to_say,
+        sizes=sizes,
     )
     return Applied(
         conversion=conversion,
-        timings=tuple(timings),
+        timings=execution.timings,
         run_id=None if dry_run or not runs else runs[-1],
         verification=checked[-1] if checked else None,
         dry_run=dry_run,
         seconds=time.perf_counter() - started,
+        locked_seconds=execution.locked_seconds,
     )
+
+
+def _plan_tables(conversion: Conversion) -> set[int]:
+    return {t for c in conversion.plan.closures for t in c.tables}
 
 
 def verify(

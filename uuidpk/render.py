@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from . import templates
+from .formats import lint
 from .model import QualifiedName
 from .ops import (
     AddForeignKey,
@@ -78,17 +79,22 @@ def derive(derivation: Derivation, column: str) -> sql.Composed:
     value = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(name)
     if derivation.cases:
         assert derivation.case_column is not None
+        # A text object id keeps the rows whose content type names a table left as it is:
+        # their values still point at the same rows. An integer one cannot (it becomes uuid):
+        # the planner refuses those rows.
+        cast = sql.SQL("::text") if derivation.as_text else sql.SQL("")
         whens = [
-            sql.SQL("WHEN {} THEN {}").format(
+            sql.SQL("WHEN {} THEN ({}){}").format(
                 sql.Literal(content_type),
                 derive(replace(derivation, root=case_root, cases=()), column),
+                cast,
             )
             for content_type, case_root in derivation.cases
         ]
-        expression = sql.SQL("CASE {} {} END").format(
-            sql.Identifier(derivation.case_column), sql.SQL(" ").join(whens)
+        otherwise = sql.SQL(" ELSE {}").format(name) if derivation.as_text else sql.SQL("")
+        return sql.SQL("CASE {} {}{} END").format(
+            sql.Identifier(derivation.case_column), sql.SQL(" ").join(whens), otherwise
         )
-        return sql.SQL("({})::text").format(expression) if derivation.as_text else expression
     if derivation.version != 7:
         return template("derive_expression").format(root=root, value=value)
     if derivation.ms_from == "column":
@@ -519,13 +525,16 @@ def as_text(statement: sql.Composable, conn: psycopg.Connection | None) -> str:
 
 def script(plan: Plan, conn: psycopg.Connection | None, header: list[str]) -> str:
     """A psql script: stops at the first error and runs all in one transaction."""
-    out = [f"-- {for_comment(line)}" for line in header]
+    body: list[str] = []
+    for step, statements in plan_sql(plan):
+        body.append(f"-- {for_comment(step.name)}")
+        body += [as_text(s, conn) + ";" for s in statements]
+        body.append("")
+    # squawk's rules that an all-or-nothing transaction does not follow, each with its reason.
+    notes = lint.ignore_comments("\n".join(body))
+    out = [f"-- {for_comment(line)}" for line in [*header, *notes]]
     if any(isinstance(op, CreateKeyFunction) and op.key for s in plan.steps for op in s.ops):
         out.append("-- this script contains the kept derivation key (--key-file): keep it secret")
-    out += ["\\set ON_ERROR_STOP on", "BEGIN;", ""]
-    for step, statements in plan_sql(plan):
-        out.append(f"-- {for_comment(step.name)}")
-        out += [as_text(s, conn) + ";" for s in statements]
-        out.append("")
+    out += ["\\set ON_ERROR_STOP on", "BEGIN;", "", *body]
     out.append("COMMIT;")
     return "\n".join(out) + "\n"

@@ -150,7 +150,12 @@ def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Opti
     if options.order_by:
         raise Refused("online mode does not follow --order-by yet; use offline")
     if options.generic:
-        raise Refused("online mode does not convert generic relations yet; use offline")
+        first = options.generic[0].column
+        name = f"{graph.catalog.table(first[0]).qname}.{graph.catalog.column(*first).name}"
+        raise Refused(
+            f"online mode does not convert generic relations yet ({name}); use offline, or "
+            "--no-generic to leave them as they are"
+        )
     for closure in closures:
         for node in closure.nodes:
             table = catalog.table(node[0])
@@ -280,7 +285,7 @@ def _backfill(layout: Layout) -> Iterable[OnlineStep]:
             lock=LockLevel.ROW_EXCLUSIVE,
             bound=text(bound),
             by_pages=by_pages,
-            rows=max(catalog.table(table_oid).est_rows, 0),
+            rows=max(catalog.table(table_oid).est_rows or 0, 0),
             replica=table_oid in layout.extra.quiet_tables,
         )
 
