@@ -707,7 +707,7 @@ def test_cutover_gives_up_after_its_timeout_and_changes_nothing(
         with pytest.raises(MigrationFailed, match="could not take its locks in 1 s"):
             run_online(dsn, cutover_timeout=1.0, progress=events.append)
         assert time.monotonic() - began < 10
-        assert sum(e.kind == "retry" and e.step == "cutover" for e in events) >= 3
+        assert sum(e.kind == "retry" and e.step == "cutover" for e in events) >= 2
         with connect(dsn) as other:
             # Readers were never stuck behind the cutover for long: it is not waiting now.
             row = other.execute("SELECT count(*) FROM order_order").fetchone()
