@@ -94,7 +94,7 @@ def read_schema_objects(
 ) -> list[dict[str, str]]:
     row = conn.execute(schema_objects_sql(tables)).fetchone()
     assert row is not None
-    return list(row[0])
+    return list(json.loads(row[0]))
 
 
 def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:
@@ -115,11 +115,15 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:
     return StoredRun(
         row["id"],
         row["taken_at"],
-        row["spec"],
+        json.loads(row["spec"]),
         row["status"],
-        row["schema_after"],
-        row["problems_before"],
+        _json(row["schema_after"]),
+        _json(row["problems_before"]),
     )
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def read_values(conn: psycopg.Connection, run_id: int) -> list[ValueRow]:

@@ -2,5 +2,5 @@
 -- commit: what a later verify compares the catalog with.
 -- Parameters: {objects} schema_objects.sql, {run} current_run.sql.
 UPDATE uuidpk.fingerprint_run
-   SET schema_after = ({objects})
+   SET schema_after = ({objects})::jsonb
  WHERE id = {run}

@@ -3,7 +3,7 @@
 -- its definition, each column default, each NOT NULL column. Deparsed text depends on
 -- search_path: run under pinned settings (pin_settings.sql). Tables not found are left out.
 -- Parameters: {tables} jsonb literal, an array of {"schema", "name"}.
--- Columns: objects (jsonb)
+-- Columns: objects (jsonb as text: see run.sql)
 WITH t AS (
     SELECT c.oid, n.nspname::text AS schema, c.relname::text AS "table"
       FROM jsonb_array_elements({tables}::jsonb) AS s(item)
@@ -34,5 +34,5 @@ WITH t AS (
 SELECT coalesce(jsonb_agg(jsonb_build_object('what', o.what, 'schema', o.schema,
                                              'table', o."table", 'name', o.name,
                                              'definition', o.definition)
-                          ORDER BY o.what, o.schema, o."table", o.name), '[]'::jsonb) AS objects
+                          ORDER BY o.what, o.schema, o."table", o.name), '[]'::jsonb)::text AS objects
   FROM objects AS o
