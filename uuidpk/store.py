@@ -60,6 +60,12 @@ def fingerprint_tables_sql() -> list[sql.SQL]:
     ]
 
 
+def create_fingerprint_tables(conn: psycopg.Connection) -> None:
+    """Run fingerprint_tables_sql()."""
+    for statement in fingerprint_tables_sql():
+        conn.execute(statement)
+
+
 def current_run_sql() -> sql.SQL:
     """The id of the run this session started last."""
     return _template("current_run")
