@@ -10,9 +10,16 @@ fingerprint `generate`'s script records.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import pgutil
 import psycopg
 import pytest
 from checks import assert_ok, uuidpk
@@ -303,3 +310,112 @@ def test_a_generated_script_records_a_fingerprint(dsn: str, conn: psycopg.Connec
     conn.execute("ALTER TABLE track ALTER COLUMN id DROP DEFAULT")
     lines = failed(uuidpk("verify", "--dsn", dsn))
     assert named(lines, TRACK_FK) and named(lines, "column public.track.id: default"), lines
+
+
+# -- a real hot standby ------------------------------------------------------------------------
+@contextlib.contextmanager
+def hot_standby(pg: PgCluster) -> Iterator[PgCluster]:
+    """A streaming replica of the test server (pg_basebackup -R), stopped and removed after.
+    Opt-in (UUIDPK_TEST_STANDBY=1): the base backup copies every database of the test server,
+    corpus templates included, which takes a minute or two on a shared machine."""
+    if not os.environ.get("UUIDPK_TEST_STANDBY"):
+        pytest.skip("a hot standby only with UUIDPK_TEST_STANDBY=1")
+    if not pg.owned or pg._data_dir is None or pg.tmpdir is None:
+        pytest.skip("needs the throwaway test server (UUIDPK_TEST_DSN is set)")
+    try:
+        basebackup = pgutil.find_binary("pg_basebackup")
+    except pgutil.HarnessError:
+        pytest.skip("pg_basebackup not found")
+    prefix, uid, gid = pgutil._as_postgres()
+    tmpdir = Path(tempfile.mkdtemp(prefix="uuidpk-standby-"))
+    if uid is not None and gid is not None:
+        os.chown(tmpdir, uid, gid)
+    data = tmpdir / "data"
+    subprocess.run(
+        [
+            *prefix,
+            basebackup,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(pg.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+        ],
+        cwd=tmpdir,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    port = pgutil.free_port()
+    pg_ctl = pg._pg_ctl
+    subprocess.run(
+        [
+            *pg_ctl,
+            "start",
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(tmpdir / "log"),
+            "-o",
+            f"-p {port}",
+        ],
+        cwd=tmpdir,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    standby = PgCluster(admin_dsn=make_conninfo(pg.admin_dsn, port=port))
+    try:
+        yield standby
+    finally:
+        subprocess.run(
+            [*pg_ctl, "stop", "-D", str(data), "-m", "immediate", "-w"],
+            cwd=tmpdir,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def caught_up(primary: psycopg.Connection, standby_dsn: str) -> None:
+    (lsn,) = primary.execute("SELECT pg_current_wal_lsn()::text").fetchone()  # type: ignore[misc]
+    deadline = time.monotonic() + 60
+    with psycopg.connect(standby_dsn, autocommit=True) as standby:
+        while True:
+            (done,) = standby.execute(  # type: ignore[misc]
+                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)
+            ).fetchone()
+            if done:
+                return
+            assert time.monotonic() < deadline, "the standby did not catch up"
+            time.sleep(0.1)
+
+
+def test_verify_on_a_hot_standby(
+    pg: PgCluster,
+    shop: str,  # noqa: F811 (fixture)
+    conn: psycopg.Connection,
+) -> None:
+    database = conn.info.dbname
+    with hot_standby(pg) as standby:
+        replica = standby.dsn(database)
+        caught_up(conn, replica)
+        with psycopg.connect(replica) as check:
+            assert check.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+        outcome = assert_ok(uuidpk("verify", "--dsn", replica))
+        assert "read-only: the run's status was not recorded" in outcome.err, outcome.describe()
+        conn.execute("DROP INDEX order_orderline_order_id_eb04ec2d")
+        caught_up(conn, replica)
+        lines = failed(uuidpk("verify", "--dsn", replica))
+        assert named(lines, "index order_orderline_order_id_eb04ec2d"), lines
