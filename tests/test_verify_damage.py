@@ -419,3 +419,30 @@ def test_verify_on_a_hot_standby(
         caught_up(conn, replica)
         lines = failed(uuidpk("verify", "--dsn", replica))
         assert named(lines, "index order_orderline_order_id_eb04ec2d"), lines
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param((), id="v8"),
+        pytest.param(("--uuid", "v7"), id="v7"),
+        pytest.param(("--uuid", "v7", "--order-by", "created_at"), id="v7 by created_at"),
+        pytest.param(("--keep-old-id", "old_id", "--mapping-table"), id="old ids kept"),
+    ],
+)
+def test_every_derivation_verifies_and_catches_a_repointed_row(
+    dsn: str, conn: psycopg.Connection, options: tuple[str, ...]
+) -> None:
+    # The fingerprint measures each converted column with the very expression the ALTER uses:
+    # time-ordered ones included (a look-up of the parent's timestamp by old value).
+    load_shop(conn, orders=40)
+    outcome = assert_ok(uuidpk("apply", "--dsn", dsn, "--all", "--yes", "--verify", *options))
+    assert "verified fingerprint run" in outcome.err, outcome.describe()
+    assert_ok(uuidpk("verify", "--dsn", dsn))
+    conn.execute(
+        "UPDATE payment_payment SET order_id = (SELECT o.id FROM order_order AS o"
+        " WHERE NOT EXISTS (SELECT 1 FROM payment_payment AS p WHERE p.order_id = o.id) LIMIT 1)"
+        " WHERE reference = (SELECT min(reference) FROM payment_payment)"
+    )
+    lines = failed(uuidpk("verify", "--dsn", dsn))
+    assert named(lines, "payment_payment_order_id_22b45881_fk_order_order_id"), lines
