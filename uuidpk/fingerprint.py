@@ -162,68 +162,91 @@ def _only(flag: bool) -> sql.SQL:
     return sql.SQL("ONLY") if flag else sql.SQL("")
 
 
-def _row_hash(columns: Sequence[str], derived: Mapping[str, sql.Composable]) -> sql.Composable:
-    """The hash of some columns of a row of the table scanned (unqualified: the measuring query
-    reads the table alone in its inner SELECT); a converted column as derived, when given."""
+def _row_hash(values: Sequence[sql.Composable]) -> sql.Composable:
+    """The hash of some values of one row (column_hash.sql, row_hash.sql)."""
     terms: list[sql.Composable] = [
-        _template("column_hash").format(
-            column=derived.get(column, sql.Identifier(column)), position=sql.Literal(position)
-        )
-        for position, column in enumerate(columns, start=1)
+        _template("column_hash").format(column=value, position=sql.Literal(position))
+        for position, value in enumerate(values, start=1)
     ]
     joined = sql.SQL(" # ").join(terms) if terms else sql.SQL("0::int8")
     return _template("row_hash").format(columns=joined)
 
 
+# A parent's key column whose (old key, derived key) pairs are kept for the joins.
+KeptKey = tuple[QualifiedName, str]
+
+
+def _kept_key(fk: ForeignKeySpec) -> KeptKey | None:
+    """The parent key a foreign key can take its reference's new value from: a validated,
+    single-column key (every non-NULL reference finds its parent, so the parent's f(key) is the
+    reference's f(value)). Soft references and NOT VALID keys may hold orphans, and a partly
+    NULL composite reference matches nothing: those derive their own values."""
+    if fk.soft or not fk.validated or len(fk.columns) != 1:
+        return None
+    return (fk.ref_table, fk.ref_columns[0])
+
+
 def measure_sql(
-    relation: _Relation, derived: Mapping[str, sql.Composable] | None = None
+    relation: _Relation,
+    derived: Mapping[str, sql.Composable] | None = None,
+    kept: Mapping[KeptKey, str] | None = None,
 ) -> sql.Composed:
     """The one query that measures a relation (see measure_relation.sql). With derived (inside
-    the migration, before the change), converted columns are measured as f(old value)."""
+    the migration, before the change), converted columns are measured as f(old value); a
+    reference whose parent's keys are kept (keep_keys_sql) takes its f(value) from there."""
     derived = derived or {}
-    inner: list[sql.Composable] = [
-        sql.SQL("{} AS uuidpk_row").format(_row_hash(relation.columns, derived))
-    ]
+    kept = kept or {}
+    index = {column: i for i, column in enumerate(relation.columns, start=1)}
+    referencing = {col for fk in relation.foreign_keys for col in fk.columns}
+    from_parent: dict[str, sql.Identifier] = {}
+    for n, fk in enumerate(relation.foreign_keys, start=1):
+        key = _kept_key(fk)
+        if key is not None and key in kept and fk.columns[0] in derived:
+            from_parent.setdefault(fk.columns[0], sql.Identifier(f"p{n}", "d1"))
+    outputs: list[sql.Composable] = []
+    for column, i in index.items():
+        name = sql.Identifier(column)
+        if column in derived and column not in from_parent:
+            outputs.append(sql.SQL("{} AS {}").format(derived[column], _value(i)))
+        if column in derived and column in referencing:
+            outputs.append(sql.SQL("{} AS {}").format(name, _old(i)))
+        elif column not in derived:
+            outputs.append(sql.SQL("{} AS {}").format(name, _value(i)))
+
+    def value(column: str) -> sql.Identifier:
+        if column in from_parent:
+            return from_parent[column]
+        return sql.Identifier("c", f"uuidpk_v{index[column]}")
+
+    def old(column: str) -> sql.Identifier:
+        prefix = "uuidpk_o" if column in derived else "uuidpk_v"
+        return sql.Identifier("c", f"{prefix}{index[column]}")
+
     joins: list[sql.Composable] = []
     aggregates: list[sql.Composable] = []
     for n, fk in enumerate(relation.foreign_keys, start=1):
         alias = f"p{n}"
-        identity = _row_hash(fk.identity or relation.columns, derived)
-        reference = _row_hash(fk.columns, derived)
-        inner.append(
-            sql.SQL("{} AS {}").format(
-                _template("pair_hash").format(child=identity, parent=reference),
-                sql.Identifier(f"uuidpk_pair{n}"),
-            )
-        )
-        inner.append(
-            sql.SQL("{} AS {}").format(
-                sql.SQL(" OR ").join(
-                    sql.SQL("{} IS NULL").format(sql.Identifier(col)) for col in fk.columns
-                ),
-                sql.Identifier(f"uuidpk_null{n}"),
-            )
-        )
-        inner.extend(
-            sql.SQL("{} AS {}").format(sql.Identifier(col), sql.Identifier(f"uuidpk_f{n}_{i}"))
-            for i, col in enumerate(fk.columns, start=1)
-        )
+        identity = _row_hash([value(c) for c in fk.identity or relation.columns])
+        reference = _row_hash([value(c) for c in fk.columns])
         # A soft reference may hold a key's values in another type (a text or bigint object
         # id): compare their text, which is the same before and after the conversion.
         equals = sql.SQL("{}::text = {}::text" if fk.soft else "{} = {}")
         condition = sql.SQL(" AND ").join(
-            equals.format(sql.Identifier(alias, f"k{i}"), sql.Identifier("c", f"uuidpk_f{n}_{i}"))
-            for i in range(1, len(fk.columns) + 1)
+            equals.format(sql.Identifier(alias, f"k{i}"), old(col))
+            for i, col in enumerate(fk.columns, start=1)
         )
         keys = sql.SQL(", ").join(
             sql.SQL("{} AS {}").format(sql.Identifier("p", col), sql.Identifier(f"k{i}"))
             for i, col in enumerate(fk.ref_columns, start=1)
         )
-        source = _template("parent_keys").format(
+        kept_key = _kept_key(fk)
+        source: sql.Composable = _template("parent_keys").format(
             keys=keys,
             only=_only(fk.ref_only),
             table=sql.Identifier(fk.ref_table.schema, fk.ref_table.name),
         )
+        if kept_key is not None and kept_key in kept:
+            source = sql.Identifier("pg_temp", kept[kept_key])
         joins.append(
             _template("parent_join").format(
                 source=source, alias=sql.Identifier(alias), condition=condition
@@ -232,8 +255,10 @@ def measure_sql(
         aggregates.append(
             _template("fk_aggregates").format(
                 matched=sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, "k1")),
-                pair_hash=sql.Identifier("c", f"uuidpk_pair{n}"),
-                has_null=sql.Identifier("c", f"uuidpk_null{n}"),
+                pair_hash=_template("pair_hash").format(child=identity, parent=reference),
+                has_null=sql.SQL(" OR ").join(
+                    sql.SQL("{} IS NULL").format(old(col)) for col in fk.columns
+                ),
                 pairs=sql.Identifier(f"fk{n}_pairs"),
                 hash=sql.Identifier(f"fk{n}_hash"),
                 nulls=sql.Identifier(f"fk{n}_nulls"),
@@ -241,12 +266,24 @@ def measure_sql(
             )
         )
     return _template("measure_relation").format(
-        inner=sql.SQL(",\n              ").join(inner),
+        row_hash=_row_hash([value(c) for c in relation.columns]),
+        columns=sql.SQL(",\n               ").join(outputs) if outputs else sql.SQL("1"),
+        # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the aggregates, which
+        # would compute each derivation (a sha256) once per hash that uses it, not once a row.
+        fence=sql.SQL(" OFFSET 0" if derived else ""),
         aggregates=sql.SQL("").join(sql.SQL(",\n       ") + a for a in aggregates),
         only=_only(relation.only),
         table=sql.Identifier(relation.table.schema, relation.table.name),
         joins=sql.SQL("\n").join(joins),
     )
+
+
+def _value(i: int) -> sql.Identifier:
+    return sql.Identifier(f"uuidpk_v{i}")
+
+
+def _old(i: int) -> sql.Identifier:
+    return sql.Identifier(f"uuidpk_o{i}")
 
 
 def _kinds(relation: _Relation) -> list[tuple[str, str, str, str | None]]:
@@ -261,7 +298,43 @@ def _kinds(relation: _Relation) -> list[tuple[str, str, str, str | None]]:
     return kinds
 
 
-def record_sql(relation: _Relation, derived: Mapping[str, sql.Composable]) -> sql.Composed:
+def keep_keys_sql(
+    spec: FingerprintSpec, derived: Derived
+) -> tuple[dict[KeptKey, str], list[Statement]]:
+    """Each parent key that validated foreign keys reference, with its derived value, in a
+    temporary table (keep_keys.sql): f() is a sha256, and a child table would otherwise compute
+    it once per row for a value its parent has. The kept keys, and the statements."""
+    kept: dict[KeptKey, str] = {}
+    statements: list[Statement] = []
+    for fk in spec.foreign_keys:
+        key = _kept_key(fk)
+        if key is None or key in kept:
+            continue
+        table, column = key
+        expression = derived.get(table, {}).get(column)
+        if expression is None:
+            continue
+        name = f"uuidpk_keys_{len(kept) + 1}"
+        kept[key] = name
+        target = sql.Identifier("pg_temp", name)
+        statements.append(
+            _template("keep_keys").format(
+                name=target,
+                key=sql.Identifier(column),
+                derived=expression,
+                only=_only(fk.ref_only),
+                table=sql.Identifier(table.schema, table.name),
+            )
+        )
+        statements.append(_template("analyze_keys").format(name=target))
+    return kept, statements
+
+
+def record_sql(
+    relation: _Relation,
+    derived: Mapping[str, sql.Composable],
+    kept: Mapping[KeptKey, str] | None = None,
+) -> sql.Composed:
     """Measure a relation and insert its values into the current run (record_values.sql)."""
     rows = sql.SQL(",\n       ").join(
         sql.SQL("({}, {}, m.{}, {})").format(
@@ -275,7 +348,7 @@ def record_sql(relation: _Relation, derived: Mapping[str, sql.Composable]) -> sq
         for kind, obj, count, h in _kinds(relation)
     )
     return _template("record_values").format(
-        run=store.current_run_sql(), measure=measure_sql(relation, derived), rows=rows
+        run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
     )
 
 
@@ -378,13 +451,19 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
     ]
     statements.append(("fingerprint run", store.insert_run_sql(spec.to_json())))
     statements.append(("pin settings", pin_sql()))
+    kept, keep = keep_keys_sql(spec, derived)
+    statements += [("fingerprint parent keys", s) for s in keep]
     for relation in _relations(spec):
         statements.append(
             (
                 f"fingerprint {display_name(relation.table)}",
-                record_sql(relation, derived.get(relation.table, {})),
+                record_sql(relation, derived.get(relation.table, {}), kept),
             )
         )
+    statements += [
+        ("forget parent keys", _template("drop_keys").format(name=sql.Identifier("pg_temp", n)))
+        for n in kept.values()
+    ]
     statements.append(("fingerprint lagging sequences", store.record_problems_sql()))
     statements.append(("put settings back", unpin_sql()))
     return statements

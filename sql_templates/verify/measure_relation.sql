@@ -1,16 +1,18 @@
 -- One scan of a table, joined on their keys to the parents of the closure's foreign keys
 -- declared on it: its row count and multiset hash, and per foreign key the (child identity,
 -- reference) pairs that find their parent (count, hash), the rows whose reference is NULL and
--- those whose reference finds no parent. The inner SELECT reads the table alone, so that the
--- derivation expressions (which name columns unqualified) cannot meet a parent's column; it
--- names its outputs uuidpk_row, uuidpk_pair<n>, uuidpk_null<n>, uuidpk_f<n>_<i>. One query, so
--- PostgreSQL may run it in parallel. Read-only: it runs on a hot standby.
--- Parameters: {inner} the inner SELECT's output expressions, {aggregates} ", " and
---             fk_aggregates.sql per foreign key (or nothing), {only} ONLY or nothing,
---             {table} qualified identifier, {joins} parent_join.sql per foreign key.
+-- those whose reference finds no parent. The inner SELECT reads the table alone and names its
+-- outputs uuidpk_v<i> (column i's value, as f(old value) for a converted column inside the
+-- migration) and uuidpk_o<i> (a converted reference's old value, for the join): no user's
+-- column name can meet a parent's, and the derivation expressions (which name columns
+-- unqualified) resolve against the table alone. Read-only: it runs on a hot standby.
+-- Parameters: {row_hash} row_hash.sql over c.uuidpk_v<i>, {columns} the inner outputs,
+--             {only} ONLY or nothing, {table} qualified identifier, {fence} " OFFSET 0" or
+--             nothing, {aggregates} ", " and fk_aggregates.sql per foreign key (or nothing),
+--             {joins} parent_join.sql per foreign key.
 -- Columns: row_count, hash, then what {aggregates} name, in that order.
 SELECT count(*) AS row_count,
-       sum(c.uuidpk_row) AS hash{aggregates}
-  FROM (SELECT {inner}
-          FROM {only} {table}) AS c
+       sum({row_hash}) AS hash{aggregates}
+  FROM (SELECT {columns}
+          FROM {only} {table}{fence}) AS c
 {joins}
