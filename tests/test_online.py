@@ -830,3 +830,34 @@ def test_column_privileges_on_converted_columns_survive(
     assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
     with connect(online) as a, connect(offline) as b:
         assert facts_by_name(a) == facts_by_name(b)
+
+
+def test_unique_nulls_not_distinct_and_partial_indexes_end_as_offline(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Twins keep NULLS NOT DISTINCT (PostgreSQL 15+), DESC ordering, INCLUDE columns and a
+    predicate naming a converted column."""
+    if pg.version < 150000:
+        pytest.skip("NULLS NOT DISTINCT needs PostgreSQL 15")
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    databases = []
+    for _ in range(2):
+        dsn = shop_copy(pg, request)
+        with connect(dsn) as conn:
+            conn.execute(
+                "CREATE UNIQUE INDEX pay_once ON payment_payment (order_id, reference)"
+                " NULLS NOT DISTINCT;"
+                "CREATE INDEX late_orders ON order_order (original_id DESC NULLS LAST)"
+                " INCLUDE (status) WHERE original_id IS NOT NULL"
+            )
+        databases.append(dsn)
+    online, offline = databases
+    common = ["--table", "order_order", "--yes", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
+    with connect(online) as a, connect(offline) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        definition = a.execute("SELECT pg_get_indexdef('pay_once'::regclass)").fetchone()
+        assert definition is not None and "NULLS NOT DISTINCT" in definition[0]

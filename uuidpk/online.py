@@ -479,7 +479,9 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
         templates.statement("online/index_shapes.sql"), {"oids": list(oids)}
     ).fetchall()
     shapes = {}
-    for oid, method, key_count, columns, opclasses, collations, options, predicate, exprs in rows:
+    for row in rows:
+        oid, method, key_count, columns, opclasses, collations, options, predicate = row[:8]
+        exprs, nulls_not_distinct = row[8], bool(row[9])
         shapes[int(oid)] = IndexShape(
             int(oid),
             method,
@@ -490,6 +492,7 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
             tuple(options[:key_count]),
             predicate,
             tuple(e or "" for e in exprs),
+            nulls_not_distinct,
         )
     return shapes
 

@@ -2,5 +2,6 @@
 -- a transaction block; a failed or interrupted build leaves an INVALID index behind, which the
 -- executor drops and builds again.
 -- Parameters: {unique} "UNIQUE " or empty, {name} identifier, {table}, {method}, {columns},
--- {include} " INCLUDE (...)" or empty, {where} " WHERE ..." or empty.
-CREATE {unique}INDEX CONCURRENTLY {name} ON {table} USING {method} ({columns}){include}{where}
+-- {include} " INCLUDE (...)" or empty, {nulls} " NULLS NOT DISTINCT" or empty, {where}
+-- " WHERE ..." or empty.
+CREATE {unique}INDEX CONCURRENTLY {name} ON {table} USING {method} ({columns}){include}{nulls}{where}

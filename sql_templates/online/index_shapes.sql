@@ -4,7 +4,7 @@
 -- Columns: oid, method, key_count, columns (attnums, keys then INCLUDE), opclasses (qualified,
 --          '' for the column type's default), collations (qualified, '' for the column's own),
 --          options (indoption bits: 1 DESC, 2 NULLS FIRST), predicate, expressions (per
---          column: the deparsed expression, '' for a plain column)
+--          column: the deparsed expression, '' for a plain column), nulls_not_distinct
 SELECT i.indexrelid::int8 AS oid,
        am.amname AS method,
        i.indnkeyatts::int4 AS key_count,
@@ -32,7 +32,10 @@ SELECT i.indexrelid::int8 AS oid,
        ARRAY(SELECT CASE WHEN k.attnum = 0 THEN pg_catalog.pg_get_indexdef(i.indexrelid, k.n::int4, false)
                          ELSE '' END
                FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-              ORDER BY k.n) AS expressions
+              ORDER BY k.n) AS expressions,
+       -- UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+), read so that older servers answer too.
+       coalesce((pg_catalog.to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
+           AS nulls_not_distinct
   FROM pg_catalog.pg_index i
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_catalog.pg_am am ON am.oid = ic.relam

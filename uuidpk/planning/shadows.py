@@ -40,6 +40,7 @@ class IndexShape:
     options: tuple[int, ...]  # per key column: 1 DESC, 2 NULLS FIRST
     predicate: str | None
     expressions: tuple[str, ...] = ()  # per column: the deparsed expression, '' for a column
+    nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)
 
 
 def template(name: str) -> sql.SQL:
@@ -291,6 +292,7 @@ def _index_twin(
         include=sql.SQL(" INCLUDE ({})").format(sql.SQL(", ").join(included))
         if included
         else sql.SQL(""),
+        nulls=sql.SQL(" NULLS NOT DISTINCT" if shape.nulls_not_distinct else ""),
         where=sql.SQL(" WHERE " + rename_columns(shape.predicate, renames))
         if shape.predicate
         else sql.SQL(""),
