@@ -323,7 +323,7 @@ def wait_for_child_sessions(dsn: str) -> None:
         ("done", "backfill:public.payment_payment", 0),
         ("done", "index:public.order_order_pkey_uuidpk", 0),
         ("step", "validate:public.order_orderline.order_orderline_order_id_uuidpk_nn", 0),
-        ("done", "analyze", 0),
+        ("done", "vacuum", 0),
         ("done", "prove", 0),
         ("done", "cutover", 0),
         ("done", "contract:public.invoice_invoice", 0),

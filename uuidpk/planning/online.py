@@ -291,6 +291,13 @@ def _backfill(layout: Layout) -> Iterable[OnlineStep]:
 
 
 def _prepare(layout: Layout) -> Iterable[OnlineStep]:
+    yield OnlineStep(
+        "vacuum",
+        Phase.PREPARE,
+        Kind.AUTOCOMMIT,
+        tuple(text(template("vacuum").format(table=ident(layout.qname(t)))) for t in layout.tables),
+        lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+    )
     for table_oid in layout.tables:
         qname = layout.qname(table_oid)
         for twin in layout.twins[table_oid]:
@@ -352,15 +359,6 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
                 (text(template("constraint_validate").format(table=table, name=name)),),
                 lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
             )
-    yield OnlineStep(
-        "analyze",
-        Phase.PREPARE,
-        Kind.AUTOCOMMIT,
-        tuple(
-            text(template("analyze").format(table=ident(layout.qname(t)))) for t in layout.tables
-        ),
-        lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
-    )
 
 
 def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
