@@ -250,6 +250,14 @@ class AddForeignKey:
 
 
 @dataclass(frozen=True)
+class Analyze:
+    """Fresh statistics for rewritten tables: a column whose type changes loses its pg_statistic
+    rows, and autovacuum does not come back for a table whose row count did not move."""
+
+    tables: tuple[QualifiedName, ...]
+
+
+@dataclass(frozen=True)
 class DropSequence:
     sequence: QualifiedName
 
@@ -281,6 +289,7 @@ Op = (
     | DropTrigger
     | DropRule
     | CatalogStatement
+    | Analyze
 )
 
 

@@ -10,7 +10,8 @@ The steps come in this order, for reasons PostgreSQL imposes:
 6. one ALTER TABLE per table: drop the sequence default, change every closure column of that
    table with USING f(col), set the UUID default -- one rewrite, indexes rebuilt with their names;
 7. restore the foreign keys with their exact names, actions, deferrability and comments;
-8. drop the sequences that served only converted keys; forget the derivation function.
+8. drop the sequences that served only converted keys; forget the derivation function;
+9. analyze the rewritten tables: the changed columns lost their statistics.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..model import QualifiedName
 from ..ops import (
     AllOf,
     AlterColumns,
+    Analyze,
     AnyOf,
     Check,
     ColumnChange,
@@ -263,6 +265,9 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             if isinstance(op, DropSequence | DisownSequence)
         ),
     )
+    # Last, so the statistics describe the final tables (uuid values, restored indexes). The
+    # catalog cannot tell it happened; running it again only costs a sample.
+    yield _step("analyze", "analyze rewritten tables", (Analyze(tuple(a.table for a in alters)),))
 
 
 def _dependents_exist(graph: Graph, affected: Affected, *, exists: bool) -> tuple[Check, ...]:
