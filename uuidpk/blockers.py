@@ -1,14 +1,24 @@
 """What stands in the way of converting a key: reasons PostgreSQL will refuse, what the plan
-handles, and what may break later. Pure."""
+handles, and what may break later; and options the schema cannot take. Pure.
+
+What needs the live server (privileges, the lock table's size) is in preflight.py."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import sqlglot
 
 from .dependents import affected_objects
-from .graph import Closure, Graph, Key
+from .graph import Closure, Graph, Key, Node
 from .model import Catalog, Index
+from .ops import Options
 from .problems import Problem, Severity
+
+# PostgreSQL cuts longer identifiers to NAMEDATALEN - 1 bytes (with a NOTICE only).
+NAME_BYTES = 63
+# What --order-by can take milliseconds from (extract(epoch FROM ...)).
+TIME_TYPES = frozenset({"timestamp", "timestamptz", "date"})
 
 
 def key_problems(key: Key) -> list[Problem]:
@@ -182,3 +192,81 @@ def _null_tests_only(catalog: Catalog, index: Index, members: set[tuple[int, int
         ):
             return False
     return True
+
+
+def text_key_problem(key: Key) -> Problem | None:
+    """A text or char key is usually a natural key (a country code, a SKU) whose values mean
+    something: replacing them with uuids loses them. Converted only when asked (and then its
+    old values are kept, see Options.kept_column)."""
+    if not key.column.is_text:
+        return None
+    return Problem(
+        Severity.REFUSED,
+        "text key",
+        f"{key.table.qname}.{key.column.name}",
+        f"a {key.column.type} key is likely a natural key whose values would be replaced by "
+        "uuids: convert it only with --allow-text-keys (its old values are then kept in a "
+        "column, old_id unless --keep-old-id names another)",
+    )
+
+
+# -- options the schema cannot take ---------------------------------------------------------------
+def option_problems(graph: Graph, roots: Sequence[Node], options: Options) -> list[Problem]:
+    """Options that would make the plan fail half-way (or silently mean something else), found
+    against the root tables they apply to: one problem per option and table."""
+    catalog = graph.catalog
+    problems: list[Problem] = []
+    for root in roots:
+        table = catalog.table(root[0])
+        key = catalog.column(*root)
+        kept = options.kept_column(key.is_text)
+        if kept is not None and catalog.column_named(table.oid, kept) is not None:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "option",
+                    f"{table.qname}.{kept}",
+                    f"--keep-old-id {kept}: {table.qname} already has a column {kept}; "
+                    "name another (--keep-old-id COLUMN)",
+                )
+            )
+        if options.order_by is None:
+            continue
+        order = catalog.column_named(table.oid, options.order_by)
+        if order is None:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "option",
+                    f"{table.qname}.{options.order_by}",
+                    f"--order-by {options.order_by}: root table {table.qname} has no such "
+                    "column (every root table needs it)",
+                )
+            )
+        elif order.type_schema != "pg_catalog" or order.type_name not in TIME_TYPES:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "option",
+                    f"{table.qname}.{options.order_by}",
+                    f"--order-by {options.order_by}: is {order.type}, not a timestamp or date",
+                )
+            )
+    if options.keep_old_id is not None:
+        problems.extend(_name_problems("--keep-old-id", options.keep_old_id))
+    return problems
+
+
+def _name_problems(option: str, name: str) -> list[Problem]:
+    size = len(name.encode())
+    if size <= NAME_BYTES:
+        return []
+    return [
+        Problem(
+            Severity.BLOCKER,
+            "option",
+            option,
+            f"{option} {name}: {size} bytes; PostgreSQL cuts names to {NAME_BYTES} bytes, so "
+            "the column would not be the one named",
+        )
+    ]

@@ -147,15 +147,26 @@ all_option = click.option(
 )
 
 
+text_keys_option = click.option(
+    "--allow-text-keys",
+    is_flag=True,
+    help="Also convert a --table whose key is text or char (a natural key: its values are "
+    "kept in old_id, or the --keep-old-id column). --all never takes one.",
+)
+
+
 def _selection(
     tables: tuple[str, ...],
     all_tables: bool,
     soft_refs: tuple[str, ...] = (),
     no_generic: bool = False,
+    allow_text_keys: bool = False,
 ) -> pipeline.Selection:
     if not tables and not all_tables:
         raise click.UsageError("name at least one --table, or --all")
-    return pipeline.Selection(tables, all_tables, soft_refs, generic=not no_generic)
+    return pipeline.Selection(
+        tables, all_tables, soft_refs, generic=not no_generic, allow_text_keys=allow_text_keys
+    )
 
 
 def _say(message: str) -> None:
@@ -316,6 +327,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     help="mermaid and dot draw the closures (tables, key columns, relations, blockers).",
 )
 @soft_ref_option
+@conversion_options
+@text_keys_option
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -324,8 +337,11 @@ def inspect(
     fmt: str,
     soft_refs: tuple[str, ...],
     no_generic: bool,
+    allow_text_keys: bool,
+    **conversion: Any,
 ) -> None:
-    """Show each key's closure, what PostgreSQL will refuse and what may break.
+    """Show each key's closure, what PostgreSQL will refuse and what may break; with the
+    conversion options, also what they would run into (and always: the role's privileges).
 
     \b
     Example:
@@ -333,9 +349,10 @@ def inspect(
         uuidpk inspect --all --format json > closures.json
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
     """
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
+    options = _options(**conversion)
     with connect(dsn) as conn:
-        document = pipeline.inspect(conn, selection)
+        document = pipeline.inspect(conn, selection, options)
     for note in document["notes"]:
         _say(note)
     if fmt == "json":
@@ -384,6 +401,7 @@ def _say_risks(conversion: pipeline.Conversion) -> None:
     is_flag=True,
     help="--format django: only the model state (the database is converted another way).",
 )
+@text_keys_option
 @friendly_errors
 def generate(
     dsn: str | None,
@@ -395,6 +413,7 @@ def generate(
     app: str | None,
     name: str | None,
     state_only: bool,
+    allow_text_keys: bool,
     **conversion: Any,
 ) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error), or
@@ -410,7 +429,7 @@ def generate(
     """
     if fmt != "django" and (app or name or state_only):
         raise click.UsageError("--app, --name and --state-only go with --format django")
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
     with connect(dsn) as conn:
         if state_only:
@@ -450,6 +469,7 @@ def generate(
 )
 @soft_ref_option
 @progress_options
+@text_keys_option
 @friendly_errors
 def apply(
     dsn: str | None,
@@ -463,6 +483,7 @@ def apply(
     log_format: str,
     quiet: bool,
     no_generic: bool,
+    allow_text_keys: bool,
     **conversion: Any,
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
@@ -472,7 +493,7 @@ def apply(
         uuidpk apply -d shop --table order_order --yes
         uuidpk apply -d shop --all --dry-run
     """
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
     with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)

@@ -423,6 +423,11 @@ class Options:
     order_by: str | None = None  # v7: the roots' timestamp column (else old id order)
     generic: tuple[GenericReference, ...] = ()
 
+    def kept_column(self, text_key: bool) -> str | None:
+        """Where a root's old key is kept: --keep-old-id's column; a text key (a natural key,
+        converted only when asked) keeps its values in old_id unless told another name."""
+        return self.keep_old_id or ("old_id" if text_key else None)
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..blockers import closure_problems, key_problems
+from ..blockers import closure_problems, key_problems, option_problems
 from ..dependents import Affected, affected_objects
 from ..graph import Closure, Graph, Key
 from ..model import QualifiedName
@@ -75,6 +75,7 @@ def plan_conversion(
         found += [p for closure in closures for p in closure_problems(graph, closure)]
         problems = found
     problems = list(problems)
+    problems.extend(option_problems(graph, common.key_roots(graph, closures), options))
     for generic in options.generic:
         closure, found = common.generic_closure(graph, closures, generic, options)
         problems.extend(found)
@@ -178,14 +179,11 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         column = catalog.column(*node)
         if column.identity:
             before.append(DropIdentity(catalog.table(node[0]).qname, column.name))
-    if options.keep_old_id:
-        for root in common.key_roots(graph, closures):
-            column = catalog.column(*root)
-            before.append(
-                KeepOldId(
-                    catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
-                )
-            )
+    for root in common.key_roots(graph, closures):
+        column = catalog.column(*root)
+        kept = options.kept_column(column.is_text)
+        if kept is not None:
+            before.append(KeepOldId(catalog.table(root[0]).qname, column.name, kept, column.type))
     if before:
         yield _step(
             "drop-identity",
