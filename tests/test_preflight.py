@@ -178,6 +178,8 @@ def test_missing_privileges_are_blockers_one_line_each_then_the_grants_suffice(
     # The fingerprint's schema: apply still needs CREATE on the database for it.
     line = _refused_untouched(conn, as_migrator, "--table", "author")
     assert f"GRANT CREATE ON DATABASE {conn.info.dbname}" in line, line
+    shown = uuidpk("inspect", "--dsn", as_migrator, "--table", "author")
+    assert shown.code == 1 and "GRANT CREATE ON DATABASE" in shown.out, shown.describe()
     conn.execute(
         sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(database, sql.Identifier(migrator))
     )

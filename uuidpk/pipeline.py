@@ -315,7 +315,8 @@ def inspect(
     planned = plan_conversion(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
-    found += preflight_problems(conn, planned, _user(analysis))
+    # As apply would run it: apply also writes its fingerprint into the tool's schema.
+    found += preflight_problems(conn, planned, _user(analysis), fingerprint=True)
     document["problems"] = [_problem_json(p) for p in found]
     document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
