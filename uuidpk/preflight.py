@@ -45,14 +45,12 @@ class Needs:
     """What a plan's statements ask of the role running them."""
 
     owned: set[QualifiedName] = field(default_factory=set)  # ALTER/DROP: the owner's privileges
-    rewritten: set[QualifiedName] = field(default_factory=set)  # tables ALTER ... TYPE rewrites
+    # Relations that get new files or a new oid in the transaction, each a lock of its own:
+    # tables ALTER ... TYPE rewrites, views dropped and created again.
+    replaced: set[QualifiedName] = field(default_factory=set)
     views: set[tuple[str, str]] = field(default_factory=set)  # CREATE VIEW: (schema, owner)
     temp: bool = False  # functions and tables in pg_temp
     tool_schema: bool = False  # writes into the tool's schema
-
-    @property
-    def locked(self) -> set[QualifiedName]:
-        return self.owned
 
 
 def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
@@ -65,7 +63,7 @@ def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
                 needs.owned.update(tables)
             case AlterColumns(table=table):
                 needs.owned.add(table)
-                needs.rewritten.add(table)
+                needs.replaced.add(table)
             case (
                 DropConstraint(table=table)
                 | DropIdentity(table=table)
@@ -78,6 +76,7 @@ def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
                 needs.owned.add(table)
             case DropView(view=view):
                 needs.owned.add(view)
+                needs.replaced.add(view)
             case DropSequence(sequence=sequence) | DisownSequence(sequence=sequence):
                 needs.owned.add(sequence)
             case CreateView(view=view, owner=owner):
@@ -177,7 +176,7 @@ class LockEstimate:
 
 
 def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
-    relations = sorted(needs.locked | needs.rewritten)
+    relations = sorted(needs.owned | needs.replaced)
     schemas, names = _names(relations)
     (row,) = _rows(
         conn,
@@ -185,7 +184,7 @@ def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
         {
             "schemas": schemas,
             "names": names,
-            "rewritten": [r in needs.rewritten for r in relations],
+            "rewritten": [r in needs.replaced for r in relations],
         },
     )
     return LockEstimate(

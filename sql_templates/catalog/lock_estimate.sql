@@ -3,11 +3,13 @@
 -- (only up to 16 weak locks per backend take the fast path instead): the tables with their
 -- partitions, indexes and TOAST table and index. A table whose rewrite (ALTER COLUMN TYPE)
 -- builds a new heap, new indexes and a new TOAST table locks each of those too, so counts
--- twice. The table has max_locks_per_transaction * (max_connections +
--- max_prepared_transactions) entries that PostgreSQL guarantees (a little more slack is shared
--- with every other session); past it: "out of shared memory", after the work done so far.
+-- twice, as does a view dropped and created again. The table has max_locks_per_transaction *
+-- (max_connections + max_prepared_transactions) entries that PostgreSQL guarantees (a little
+-- more slack is shared with every other session); past it: "out of shared memory", after the
+-- work done so far. Measured against real plans: a little above what they hold (netbox --all:
+-- 2726 estimated, 2690 held; saleor --all: 1036, 946).
 -- Parameters: schemas, names (text[], parallel: the relations the plan locks),
---             rewritten (bool[], parallel: whether the plan rewrites it)
+--             rewritten (bool[], parallel: whether the plan rewrites or recreates it)
 -- Columns: needed, capacity, max_locks_per_transaction, max_connections,
 --          max_prepared_transactions
 WITH named AS (
