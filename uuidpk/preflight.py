@@ -51,12 +51,13 @@ class Needs:
     views: set[tuple[str, str]] = field(default_factory=set)  # CREATE VIEW: (schema, owner)
     temp: bool = False  # functions and tables in pg_temp
     tool_schema: bool = False  # writes into the tool's schema
+    fingerprint: bool = False  # records a fingerprint (reads every sequence-fed column)
 
 
 def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
     """Read the needs off the plan's operations (what apply and the script run). With
     fingerprint, apply also records one in the tool's schema."""
-    needs = Needs(tool_schema=fingerprint)
+    needs = Needs(tool_schema=fingerprint, fingerprint=fingerprint)
     for op in (op for step in plan.steps for op in step.ops):
         match op:
             case LockTables(tables=tables):
@@ -112,6 +113,7 @@ def privilege_problems(conn: psycopg.Connection, needs: Needs, user: str) -> lis
             "view_owners": [owner for _, owner in sorted(needs.views)],
             "temp": needs.temp,
             "tool_schema": TOOL_SCHEMA if needs.tool_schema else None,
+            "fingerprint": needs.fingerprint,
         },
     )
     problems = []
@@ -139,6 +141,13 @@ def _reason(what: str, missing: str, row: dict[str, Any], user: str) -> str:
         return (
             f"role {user} must give recreated views back to {name} (ALTER ... OWNER TO needs "
             f"membership): GRANT {name} TO {user}, or run as {name}"
+        )
+    if what in ("sequence read", "table read"):
+        kind = "SEQUENCE " if what == "sequence read" else ""
+        return (
+            f"role {user} cannot read it, and the fingerprint reads where every sequence stands "
+            f"against its column (to tell sequences behind before the migration): GRANT SELECT "
+            f"ON {kind}{name} TO {user}"
         )
     if what == "owner schema":
         owner = row["owner"]
@@ -185,6 +194,7 @@ def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
             "schemas": schemas,
             "names": names,
             "rewritten": [r in needs.replaced for r in relations],
+            "fingerprint": needs.fingerprint,
         },
     )
     return LockEstimate(

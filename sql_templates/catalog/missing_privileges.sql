@@ -7,11 +7,15 @@
 --   needs CREATE on the view's schema;
 -- - the derivation functions live in pg_temp: TEMPORARY on the database;
 -- - the tool's schema (fingerprints, mapping tables): CREATE and USAGE on it, or CREATE on the
---   database while it does not exist yet.
+--   database while it does not exist yet;
+-- - the fingerprint reads where every sequence-fed column's sequence stands (last_value, and
+--   the column's max()), across the database: SELECT on those sequences and tables.
 -- Parameters: owned_schemas, owned_names (text[], parallel: relations it must own),
 --             view_schemas, view_owners (text[], parallel: each view it recreates, its schema and
---             its owner), temp (bool), tool_schema (text, or NULL when the plan writes none)
--- Columns: what (relation, schema, role, owner schema, database), name, missing (owner, CREATE,
+--             its owner), temp (bool), tool_schema (text, or NULL when the plan writes none),
+--             fingerprint (bool: apply records one)
+-- Columns: what (relation, schema, role, owner schema, database, sequence read, table read),
+--          name, missing (owner, CREATE,
 --          TEMPORARY, USAGE, membership), owner (the owning role: of a relation, of a view)
 SELECT 'relation'                       AS what,
        format('%%I.%%I', r.schema, r.name) AS name,
@@ -51,3 +55,28 @@ UNION ALL
 SELECT 'database', quote_ident(current_database()), 'CREATE', NULL
  WHERE %(tool_schema)s::text IS NOT NULL AND to_regnamespace(%(tool_schema)s::text) IS NULL
    AND NOT has_database_privilege(current_database(), 'CREATE')
+UNION ALL
+SELECT DISTINCT CASE WHEN p.on_sequence THEN 'sequence read' ELSE 'table read' END,
+       format('%%I.%%I', n.nspname, c.relname), 'SELECT', NULL
+  FROM (
+        -- serial and nextval() defaults: the default depends on the sequence
+        SELECT d.refobjid AS seq, ad.adrelid AS rel
+          FROM pg_depend d
+          JOIN pg_attrdef ad ON ad.oid = d.objid
+         WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
+        UNION
+        -- identity columns: the sequence depends on its column
+        SELECT d.objid, d.refobjid
+          FROM pg_depend d
+         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND d.deptype = 'i' AND d.refobjsubid > 0
+       ) AS u
+  JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
+  JOIN pg_class t ON t.oid = u.rel AND t.relkind IN ('r', 'p')
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+  CROSS JOIN LATERAL (VALUES (true, s.oid), (false, t.oid)) AS p(on_sequence, oid)
+  JOIN pg_class c ON c.oid = p.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE %(fingerprint)s
+   AND tn.nspname NOT IN ('information_schema', 'uuidpk') AND tn.nspname NOT LIKE 'pg\_%%'
+   AND NOT has_table_privilege(p.oid, 'SELECT')
