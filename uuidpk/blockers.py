@@ -3,9 +3,15 @@ handles, and what may break later. Pure."""
 
 from __future__ import annotations
 
-from .dependents import affected_objects
+from .dependents import (
+    affected_objects,
+    reading_context,
+    record_view_problems,
+    sequence_callers,
+)
 from .graph import Closure, Graph, Key
 from .problems import Problem, Severity
+from .sqlcheck import examine_index
 
 
 def key_problems(key: Key) -> list[Problem]:
@@ -72,6 +78,8 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                         "is replaced (the application may call it)",
                     )
                 )
+            if seq is not None and seq.owner is not None:
+                problems.extend(_sequence_call_problems(graph, seq.name, seq.schema))
             if seq is not None and "nextval(" in column.default_expr:
                 problems.append(
                     Problem(
@@ -121,20 +129,8 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
             )
     affected = affected_objects(graph, [closure])
     problems.extend(affected.problems)
-    member_set = set(members)
-    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
-        if (index.is_partial or index.has_expressions) and any(
-            (index.table_oid, a) in member_set for a in index.used_columns
-        ):
-            problems.append(
-                Problem(
-                    Severity.WARNING,
-                    "index",
-                    index.name,
-                    "its expression or predicate is rebuilt over uuid and must "
-                    "still make sense: " + index.definition,
-                )
-            )
+    problems.extend(record_view_problems(graph, [closure]))
+    problems.extend(_index_problems(graph, closure, members))
     for table_oid in sorted({t for t, _ in members}):
         table = catalog.table(table_oid)
         if table.is_partitioned:
@@ -147,3 +143,64 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _index_problems(
+    graph: Graph, closure: Closure, members: list[tuple[int, int]]
+) -> list[Problem]:
+    """Partial and expression indexes over closure columns: PostgreSQL rebuilds them over the
+    new type, and refuses (rolling back every rewritten table) when the expression compares a
+    key with a number or does arithmetic on it."""
+    catalog = graph.catalog
+    member_set = set(members)
+    context = None
+    problems = []
+    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
+        if not (index.is_partial or index.has_expressions) or not any(
+            (index.table_oid, a) in member_set for a in index.used_columns
+        ):
+            continue
+        context = context or reading_context(graph, [closure])
+        table = catalog.table(index.table_oid)
+        fatal = [
+            f.text
+            for f in examine_index(index.definition, context, (table.schema, table.name))
+            if f.fatal
+        ]
+        if fatal:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "index",
+                    index.name,
+                    "cannot be rebuilt over uuid: " + "; ".join(fatal) + ": " + index.definition,
+                )
+            )
+            continue
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                "index",
+                index.name,
+                "its expression or predicate is rebuilt over uuid and must "
+                "still make sense: " + index.definition,
+            )
+        )
+    return problems
+
+
+def _sequence_call_problems(graph: Graph, name: str, schema: str) -> list[Problem]:
+    """Functions that draw from a sequence the plan drops: PostgreSQL resolves the name when
+    the function runs, so every call (every INSERT, for a trigger that assigns the key) fails
+    with "relation does not exist" after the conversion."""
+    return [
+        Problem(
+            Severity.WARNING,
+            "function",
+            function.signature,
+            f"calls nextval/currval/setval on {schema}.{name}, which is dropped with the "
+            "integer key: every call fails afterwards (for a trigger that assigns the key, "
+            "every INSERT); rewrite it to leave the key to its new uuid default",
+        )
+        for function in sequence_callers(graph).get(name, [])
+    ]

@@ -24,6 +24,7 @@ from .errors import Refused, UsageProblem, UuidpkError, primary_message
 from .graph import split_name
 from .naming import display_name
 from .ops import Options
+from .rehearsal import rehearse as rehearse_plan
 from .report import inspect_text
 from .safe_text import for_terminal
 
@@ -87,6 +88,13 @@ def _say(message: str) -> None:
     errors, any of which may hold newlines or terminal escapes: all go through for_terminal."""
     click.echo(for_terminal(f"uuidpk: {message}"), err=True)
 
+
+rehearse_option = click.option(
+    "--rehearse",
+    is_flag=True,
+    help="First run the plan on a schema-only copy (pg_dump | psql into a scratch database, "
+    "dropped after) and report what PostgreSQL says.",
+)
 
 soft_ref_option = click.option(
     "--soft-ref",
@@ -175,9 +183,15 @@ def main() -> None:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @soft_ref_option
+@rehearse_option
 @friendly_errors
 def inspect(
-    dsn: str | None, tables: tuple[str, ...], all_tables: bool, fmt: str, soft_refs: tuple[str, ...]
+    dsn: str | None,
+    tables: tuple[str, ...],
+    all_tables: bool,
+    fmt: str,
+    soft_refs: tuple[str, ...],
+    rehearse: bool,
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break.
 
@@ -186,16 +200,30 @@ def inspect(
         uuidpk inspect --dsn postgresql:///shop --table order_order
 
         uuidpk inspect --all --format json > closures.json
+
+        uuidpk inspect --all --rehearse
     """
     selection = _selection(tables, all_tables, soft_refs)
+    rehearsal = None
     with connect(dsn) as conn:
         document = pipeline.inspect(conn, selection)
+        if rehearse:
+            # Past the blockers: which of them PostgreSQL itself refuses, and what else.
+            rehearsal = rehearse_plan(conn, selection, ignore_blockers=True)
+            document["rehearsal"] = {
+                "ok": rehearsal.ok,
+                "error": rehearsal.error,
+                "views_read": rehearsal.views_read,
+                "seconds": round(rehearsal.seconds, 2),
+            }
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))
     else:
         click.echo(inspect_text(document), nl=False)
-    stopping = pipeline.blocking_count(document)
+    if rehearsal is not None:
+        _say(rehearsal.summary())
+    stopping = pipeline.blocking_count(document) + (rehearsal is not None and not rehearsal.ok)
     if stopping:
         # A CI job gates on this: the plan would be refused as it stands.
         _say(f"{stopping} blocker(s) or refused key(s): nothing would run (exit 1)")
@@ -262,6 +290,7 @@ def generate(
     help="Go on despite functions that will fail and soft references left as they are.",
 )
 @soft_ref_option
+@rehearse_option
 @friendly_errors
 def apply(
     dsn: str | None,
@@ -272,6 +301,7 @@ def apply(
     verify_first: bool,
     accept_risks: bool,
     soft_refs: tuple[str, ...],
+    rehearse: bool,
     **conversion: Any,
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
@@ -281,6 +311,8 @@ def apply(
         uuidpk apply --dsn postgresql:///shop --table order_order --yes
 
         uuidpk apply --dsn postgresql:///shop --all --dry-run
+
+        uuidpk apply --dsn postgresql:///shop --all --rehearse --yes
     """
     selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
@@ -291,6 +323,11 @@ def apply(
             _say("nothing to convert")
             return
         _say_risks(planned)
+        if rehearse:
+            rehearsal = rehearse_plan(conn, selection, options, say=_say)
+            _say(rehearsal.summary())
+            if not rehearsal.ok:
+                raise Refused("the rehearsal failed (see above): nothing changed")
         risks = len(planned.risks)
         if risks and not accept_risks and not dry_run:
             if not sys.stdin.isatty():
