@@ -356,3 +356,26 @@ def test_rehearse_flags(dsn: str) -> None:
     )
     assert outcome.code == 0, outcome.err
     assert "rehearsal on a schema-only copy: the plan ran and 1 view(s) read back" in outcome.err
+
+
+# -- choosing the tables: one rule for partitioned and plain tables -------------------------------
+def test_one_key_rule_for_partitioned_and_plain_tables(conn: psycopg.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE build (id bigserial, partition_id bigint NOT NULL,
+                            PRIMARY KEY (id, partition_id)) PARTITION BY LIST (partition_id);
+        CREATE TABLE build_100 PARTITION OF build FOR VALUES IN (100);
+        CREATE TABLE stage (id bigserial, partition_id bigint NOT NULL,
+                            PRIMARY KEY (id, partition_id));
+        """
+    )
+    keys = {f"{k.table.qname}.{k.column.name}" for k in uuidpk.analyse(conn, ALL).keys}
+    assert keys == {"public.build.id"}  # the partition key aside, one column; stage: two
+    with pytest.raises(Refused, match=r"stage has a composite primary key \(id, partition_id\)"):
+        uuidpk.analyse(conn, uuidpk.Selection(tables=("stage",)))
+    _apply(conn)
+    assert conn.execute("SELECT pg_typeof(id)::text FROM build LIMIT 1").fetchone() is None
+    assert conn.execute(
+        "SELECT format_type(atttypid, -1) FROM pg_attribute "
+        "WHERE attrelid = 'build'::regclass AND attname = 'id'"
+    ).fetchone() == ("uuid",)

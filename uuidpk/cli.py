@@ -71,7 +71,8 @@ all_option = click.option(
     "--all",
     "all_tables",
     is_flag=True,
-    help="Every table in the user's schemas with a single smallint/integer/bigint primary key.",
+    help="Every table in the user's schemas whose primary key, partition key columns set "
+    "aside, is one smallint/integer/bigint column.",
 )
 
 
