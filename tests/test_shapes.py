@@ -18,13 +18,7 @@ ALL = uuidpk.Selection(all_tables=True)
 
 
 def _problems(conn: psycopg.Connection, selection: uuidpk.Selection = ALL) -> list[Problem]:
-    analysis = uuidpk.analyse(conn, selection)
-    from uuidpk.blockers import closure_problems
-
-    found: list[Problem] = list(analysis.database_wide)
-    for closure in analysis.closures:
-        found += closure_problems(analysis.graph, closure) + analysis.problems_of(closure)
-    return found
+    return uuidpk.analyse(conn, selection).all_problems()
 
 
 def _named(problems: list[Problem], severity: Severity, words: str) -> list[Problem]:
