@@ -78,8 +78,6 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                         "is replaced (the application may call it)",
                     )
                 )
-            if seq is not None and seq.owner is not None:
-                problems.extend(_sequence_call_problems(graph, seq.name, seq.schema))
             if seq is not None and "nextval(" in column.default_expr:
                 problems.append(
                     Problem(
@@ -129,6 +127,7 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
             )
     affected = affected_objects(graph, [closure])
     problems.extend(affected.problems)
+    problems.extend(_sequence_call_problems(graph, set(members)))
     problems.extend(record_view_problems(graph, [closure]))
     problems.extend(_index_problems(graph, closure, members))
     for table_oid in sorted({t for t, _ in members}):
@@ -189,18 +188,26 @@ def _index_problems(
     return problems
 
 
-def _sequence_call_problems(graph: Graph, name: str, schema: str) -> list[Problem]:
-    """Functions that draw from a sequence the plan drops: PostgreSQL resolves the name when
-    the function runs, so every call (every INSERT, for a trigger that assigns the key) fails
-    with "relation does not exist" after the conversion."""
-    return [
-        Problem(
-            Severity.WARNING,
-            "function",
-            function.signature,
-            f"calls nextval/currval/setval on {schema}.{name}, which is dropped with the "
-            "integer key: every call fails afterwards (for a trigger that assigns the key, "
-            "every INSERT); rewrite it to leave the key to its new uuid default",
-        )
-        for function in sequence_callers(graph).get(name, [])
-    ]
+def _sequence_call_problems(graph: Graph, members: set[tuple[int, int]]) -> list[Problem]:
+    """Functions that draw from a sequence the plan drops (one a converted column owns, identity
+    included): PostgreSQL resolves the name when the function runs, so every call (every
+    INSERT, for a trigger that assigns the key) fails afterwards."""
+    problems = []
+    for seq, functions in sequence_callers(graph):
+        # The plan drops an owned sequence only when every column drawing from it converts;
+        # otherwise it is disowned and the function keeps working.
+        if seq.owner in members and all(
+            u in members or graph.canon(u) in members for u in seq.used_by
+        ):
+            problems += [
+                Problem(
+                    Severity.WARNING,
+                    "function",
+                    function.signature,
+                    f"calls nextval/currval/setval on {seq.qname}, which is dropped with the "
+                    "integer key: every call fails afterwards (for a trigger that assigns the "
+                    "key, every INSERT); rewrite it to leave the key to its new uuid default",
+                )
+                for function in functions
+            ]
+    return problems

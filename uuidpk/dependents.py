@@ -17,6 +17,7 @@ from .model import (
     Function,
     Policy,
     QualifiedName,
+    Sequence,
     View,
 )
 from .problems import Problem, Severity
@@ -361,18 +362,20 @@ _records: WeakKeyDictionary[
 _SEQUENCE_CALL = re.compile(r"\b(?:nextval|currval|setval)\s*\(\s*'([^']+)'", re.I)
 
 
-def sequence_callers(graph: Graph) -> dict[str, list[Function]]:
-    """Functions whose bodies name a sequence in nextval/currval/setval, by the sequence's
-    unqualified name as written (a trigger that assigns NEW.id := nextval('machines_id_seq'),
-    as large Rails schemas do for partitioned tables)."""
+def sequence_callers(graph: Graph) -> list[tuple[Sequence, list[Function]]]:
+    """Sequences that function bodies name in nextval/currval/setval, with those functions (a
+    trigger that assigns NEW.id := nextval('machines_id_seq'), as large Rails schemas do for
+    partitioned tables). Names are matched unqualified, as written."""
     if graph not in _callers:
         callers: dict[str, list[Function]] = {}
         for function in graph.catalog.functions:
             for name in set(_SEQUENCE_CALL.findall(function.body or "")):
                 bare = name.rsplit(".", 1)[-1].strip('"')
                 callers.setdefault(bare, []).append(function)
-        _callers[graph] = callers
+        _callers[graph] = [
+            (seq, callers[seq.name]) for seq in graph.catalog.sequences if seq.name in callers
+        ]
     return _callers[graph]
 
 
-_callers: WeakKeyDictionary[Graph, dict[str, list[Function]]] = WeakKeyDictionary()
+_callers: WeakKeyDictionary[Graph, list[tuple[Sequence, list[Function]]]] = WeakKeyDictionary()
