@@ -1,12 +1,20 @@
-"""Reading SQL the catalog hands back (view, policy, check and index expressions) to find the
-places where a converted key is still treated as an integer.
+"""Reading SQL the catalog hands back (views, policies, check constraints, trigger WHEN and
+rule WHERE conditions, index expressions and predicates) to find the places where a converted
+key is still treated as an integer.
 
-Two findings:
-- a key compared with a number, used in arithmetic, or cast to an integer type: the expression
-  cannot survive the conversion and the user must change it first;
+What is found:
+- a key compared with a number (or a list of them), used in arithmetic, or cast to an integer
+  type: the expression cannot survive the conversion and the user must change it first;
+- a key joined with an integer column that stays integer (no foreign key made it part of the
+  closure): the join fails once the key is a uuid; the column probably holds the key's values
+  (--soft-ref);
+- two keys ordered against each other (CHECK (tag1 < tag2)): random UUIDs break the order;
 - a key compared with something *else* cast to an integer (``id = current_setting(...)::integer``,
   PostGraphile's RLS idiom): the cast is retargeted to uuid, because after the conversion the
-  value on the other side carries the new uuid.
+  value on the other side carries the new uuid; likewise the NULL::integer PostgreSQL stored for
+  a bare NULL beside a key in a UNION becomes NULL::uuid;
+- a column definition list (crosstab(...) AS ct(person_id integer)) over query text that reads
+  a key: PostgreSQL keeps no dependency on query text.
 """
 
 from __future__ import annotations
