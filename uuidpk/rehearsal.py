@@ -50,6 +50,11 @@ SELECT n.nspname, c.relname
 """
 
 
+_DATABASE = """
+SELECT pg_encoding_to_char(encoding), datcollate, datctype
+  FROM pg_database WHERE datname = current_database()
+"""
+
 _CLIENT_OPTIONS = frozenset(
     {
         "host", "hostaddr", "port", "dbname", "user", "passfile", "options", "service",
@@ -101,8 +106,20 @@ def rehearse(
     scratch = f"uuidpk_rehearsal_{os.getpid()}_{secrets.token_hex(4)}"
     admin = psycopg.connect(make_conninfo("", **params, password=password), autocommit=True)
     try:
+        # The copy keeps the live database's encoding and collation: text keys, casts and
+        # sort orders behave there as they do here.
+        encoding, collate, ctype = admin.execute(_DATABASE).fetchone() or ("UTF8", "C", "C")
         try:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+            admin.execute(
+                sql.SQL(
+                    "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}"
+                ).format(
+                    sql.Identifier(scratch),
+                    sql.Literal(encoding),
+                    sql.Literal(collate),
+                    sql.Literal(ctype),
+                )
+            )
         except psycopg.Error as exc:
             raise Refused(f"a rehearsal needs a scratch database: {primary_message(exc)}") from None
         try:
