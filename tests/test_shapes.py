@@ -226,6 +226,8 @@ def test_rehearsal_reports_what_postgresql_says(conn: psycopg.Connection) -> Non
     assert not rehearsal.ok
     assert "team_manager" in rehearsal.error or "operator does not exist" in rehearsal.error
     assert conn.execute("SELECT count(*) FROM team").fetchone() == (1,)
+    scratch = "SELECT count(*) FROM pg_database WHERE datname LIKE 'uuidpk\\_rehearsal%'"
+    assert conn.execute(scratch).fetchone() == (0,)  # dropped, failure or not
 
 
 def test_rehearsal_of_a_clean_schema(conn: psycopg.Connection) -> None:

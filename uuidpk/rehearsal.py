@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -191,28 +192,34 @@ def _copy_schema(params: dict[str, Any], password: str | None, scratch: str) -> 
     known = {k: v for k, v in params.items() if k in _CLIENT_OPTIONS}
     source = make_conninfo("", **known)
     target = make_conninfo("", **known | {"dbname": scratch})
-    dump = subprocess.Popen(
-        [_binary("pg_dump"), "--schema-only", "--no-publications", "--no-subscriptions",
-         "--dbname", source],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )  # fmt: skip
-    restore = subprocess.run(
-        [_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", target],
-        stdin=dump.stdout,
-        capture_output=True,
-        env=env,
-        check=False,
-    )
-    assert dump.stdout is not None and dump.stderr is not None
-    dump.stdout.close()
-    dumped_error = dump.stderr.read().decode(errors="replace")
-    if dump.wait() != 0:
-        raise UuidpkError(f"pg_dump --schema-only failed: {_first_error(dumped_error)}")
+    # pg_dump's stderr goes to a file: a pipe nobody reads until the end could fill and stall
+    # pg_dump, and psql with it.
+    with tempfile.TemporaryFile() as errors:
+        dump = subprocess.Popen(
+            [_binary("pg_dump"), "--schema-only", "--no-publications", "--no-subscriptions",
+             "--dbname", source],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )  # fmt: skip
+        restore = subprocess.run(
+            [_binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", target],
+            stdin=dump.stdout,
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        assert dump.stdout is not None
+        dump.stdout.close()
+        dumped = dump.wait()
+        errors.seek(0)
+        dumped_error = errors.read().decode(errors="replace")
+    # psql first: when it stops at an error, pg_dump dies of the closed pipe and says less.
     if restore.returncode != 0:
         said = restore.stderr.decode(errors="replace")
         raise UuidpkError(f"restoring the schema copy failed: {_first_error(said)}")
+    if dumped != 0:
+        raise UuidpkError(f"pg_dump --schema-only failed: {_first_error(dumped_error)}")
 
 
 def _first_error(text: str) -> str:
