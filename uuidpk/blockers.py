@@ -3,6 +3,8 @@ handles, and what may break later. Pure."""
 
 from __future__ import annotations
 
+import sqlglot
+
 from .dependents import (
     affected_objects,
     reading_context,
@@ -10,6 +12,7 @@ from .dependents import (
     sequence_callers,
 )
 from .graph import Closure, Graph, Key
+from .model import Catalog, Index
 from .problems import Problem, Severity
 from .sqlcheck import examine_index
 
@@ -176,6 +179,8 @@ def _index_problems(
                 )
             )
             continue
+        if _null_tests_only(catalog, index, member_set):
+            continue
         problems.append(
             Problem(
                 Severity.WARNING,
@@ -211,3 +216,33 @@ def _sequence_call_problems(graph: Graph, members: set[tuple[int, int]]) -> list
                 for function in functions
             ]
     return problems
+
+
+def _null_tests_only(catalog: Catalog, index: Index, members: set[tuple[int, int]]) -> bool:
+    """An index whose expressions do not read the converted columns, and whose predicate reads
+    them only in IS [NOT] NULL tests (Django's `WHERE parent_id IS NULL` for the root rows of
+    a tree): it means the same over uuid, so it is no reason to warn. Anything sqlglot cannot
+    read still warns."""
+    converted = {catalog.column(t, a).name for t, a in members if t == index.table_oid}
+    try:
+        expressions = (
+            sqlglot.parse_one(f"SELECT {index.expressions}", read="postgres")
+            if index.expressions
+            else None
+        )
+        predicate = sqlglot.parse_one(index.predicate, read="postgres") if index.predicate else None
+    except sqlglot.errors.ParseError:
+        return False
+    if index.has_expressions and expressions is None:
+        return False
+    if expressions is not None and any(
+        c.name in converted for c in expressions.find_all(sqlglot.exp.Column)
+    ):
+        return False
+    for column in predicate.find_all(sqlglot.exp.Column) if predicate is not None else ():
+        parent = column.parent
+        if column.name in converted and not (
+            isinstance(parent, sqlglot.exp.Is) and isinstance(parent.expression, sqlglot.exp.Null)
+        ):
+            return False
+    return True

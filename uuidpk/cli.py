@@ -7,20 +7,24 @@ Nothing here knows graphs, plans or fingerprints: it only calls uuidpk.pipeline.
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 import psycopg
 
-from . import __version__, durations, pipeline
+from . import __version__, config, durations, pipeline, progress
 from .advisory import migration_lock
 from .catalog import require_tool_schema
-from .connection import connect, redact
+from .connection import connect, redact, with_parameters
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem, UuidpkError, primary_message
+from .formats import pictures
 from .graph import split_name
 from .naming import display_name
 from .ops import Options
@@ -41,12 +45,9 @@ def friendly_errors(func: F) -> F:
         except UsageProblem as exc:
             raise click.UsageError(str(exc)) from None
         except UuidpkError as exc:
-            click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
-            sys.exit(1)
+            _fail("error", redact(str(exc)))
         except psycopg.Error as exc:
-            first = primary_message(exc)
-            click.echo(for_terminal(f"uuidpk: database error: {redact(first)}"), err=True)
-            sys.exit(1)
+            _fail("database error", redact(primary_message(exc)))
         except KeyboardInterrupt:
             click.echo("uuidpk: interrupted", err=True)
             sys.exit(130)
@@ -54,12 +55,84 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-dsn_option = click.option(
-    "--dsn",
-    envvar="DATABASE_URL",
-    show_envvar=True,
-    help="libpq connection string or URL; else DATABASE_URL; else the PG* variables.",
-)
+def _fail(kind: str, message: str) -> NoReturn:
+    """One line on stderr and exit 1: a JSON object under --log-format json (automation reads
+    every line of stderr as JSON there), else text."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.params.get("log_format") == "json":
+        click.echo(json.dumps({"event": "error", "kind": kind, "message": message}), err=True)
+    else:
+        click.echo(for_terminal(f"uuidpk: {kind}: {message}"), err=True)
+    sys.exit(1)
+
+
+def dsn_option(func: F) -> F:
+    """--dsn and psql's own connection flags (-h, -p, -U, -d, -W), folded into one `dsn`
+    argument before the command runs: a command only ever sees `dsn`."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        dsn: str | None,
+        host: str | None,
+        port: str | None,
+        username: str | None,
+        dbname: str | None,
+        ask_password: bool,
+        **kwargs: Any,
+    ) -> Any:
+        return func(
+            *args, dsn=_connection_string(dsn, host, port, username, dbname, ask_password), **kwargs
+        )
+
+    options = [
+        click.option(
+            "--dsn",
+            envvar="DATABASE_URL",
+            show_envvar=True,
+            metavar="DSN|DBNAME",
+            help="libpq connection string, URL or a bare database name; else DATABASE_URL; "
+            "else the PG* variables. The flags below override its parts, as in psql.",
+        ),
+        click.option("-h", "--host", metavar="HOST", help="Server host or socket directory."),
+        click.option("-p", "--port", metavar="PORT", help="Server port."),
+        click.option("-U", "--username", metavar="USER", help="Database user name."),
+        click.option("-d", "--dbname", metavar="DBNAME", help="Database name."),
+        click.option(
+            "-W",
+            "--password",
+            "ask_password",
+            is_flag=True,
+            help="Ask for the password (never take it on the command line).",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def _connection_string(
+    dsn: str | None,
+    host: str | None,
+    port: str | None,
+    username: str | None,
+    dbname: str | None,
+    ask_password: bool,
+) -> str:
+    password = None
+    if ask_password:
+        who = username or os.environ.get("PGUSER") or getpass.getuser()
+        password = click.prompt(f"Password for user {who}", hide_input=True, err=True)
+    try:
+        return with_parameters(
+            dsn, host=host, port=port, user=username, dbname=dbname, password=password
+        )
+    except UuidpkError as exc:
+        click.echo(for_terminal(f"uuidpk: error: {redact(str(exc))}"), err=True)
+        sys.exit(1)
+
+
 table_option = click.option(
     "--table",
     "tables",
@@ -150,6 +223,21 @@ def conversion_options(func: F) -> F:
     return func
 
 
+def progress_options(func: F) -> F:
+    func = click.option(
+        "--quiet", "-q", is_flag=True, help="No progress and no notes: warnings and errors only."
+    )(func)
+    func = click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text: a live line on a terminal, plain lines otherwise. json: one JSON object "
+        "per line on stderr, for automation.",
+    )(func)
+    return func
+
+
 def _options(
     key_file: str | None,
     keep_old_id: str | None,
@@ -170,10 +258,40 @@ def _options(
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# --help only: -h is the host, as in psql, pg_dump and every PostgreSQL tool.
+@click.group(context_settings={"help_option_names": ["--help"]})
 @click.version_option(__version__, prog_name="uuidpk")
-def main() -> None:
-    """Move PostgreSQL integer primary keys to UUIDs, with every relation intact."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Options from this file; default: ./{config.FILE_NAME}, else [tool.uuidpk] in "
+    "./pyproject.toml. Flags on the command line win.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Move PostgreSQL integer primary keys to UUIDs, with every relation intact.
+
+    \b
+    Example:
+        uuidpk inspect -d shop --table order_order
+        uuidpk apply -h db.internal -U admin -W -d shop --table order_order
+
+    Shell completion (bash; zsh and fish alike, see the README):
+
+    \b
+        eval "$(_UUIDPK_COMPLETE=bash_source uuidpk)"
+    """
+    try:
+        found = config.find(config_path, Path.cwd())
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None
+    if found is not None and isinstance(ctx.command, click.Group):
+        path, settings = found
+        try:
+            ctx.default_map = config.default_map(ctx.command, settings, path)
+        except UsageProblem as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 @main.command()
@@ -181,7 +299,12 @@ def main() -> None:
 @table_option
 @all_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="mermaid and dot draw the closures (tables, key columns, relations, blockers).",
 )
 @soft_ref_option
 @rehearse_option
@@ -196,13 +319,12 @@ def inspect(
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break.
 
+    \b
     Example:
-
-        uuidpk inspect --dsn postgresql:///shop --table order_order
-
+        uuidpk inspect -d shop --table order_order
         uuidpk inspect --all --format json > closures.json
-
-        uuidpk inspect --all --rehearse
+        uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
+        uuidpk inspect -d shop --all --rehearse
     """
     selection = _selection(tables, all_tables, soft_refs)
     rehearsal = None
@@ -220,6 +342,10 @@ def inspect(
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))
+    elif fmt == "mermaid":
+        click.echo(pictures.mermaid(document), nl=False)
+    elif fmt == "dot":
+        click.echo(pictures.dot(document), nl=False)
     else:
         click.echo(inspect_text(document), nl=False)
     if rehearsal is not None:
@@ -252,12 +378,10 @@ def generate(
 ) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error).
 
+    \b
     Example:
-
-        uuidpk generate --dsn postgresql:///shop --table order_order > migrate.sql
-
+        uuidpk generate -d shop --table order_order > migrate.sql
         uuidpk generate --all --uuid v7 --order-by created_at > migrate.sql
-
         psql -d shop -f migrate.sql
     """
     selection = _selection(tables, all_tables, soft_refs)
@@ -291,6 +415,7 @@ def generate(
     help="Go on despite functions that will fail and soft references left as they are.",
 )
 @soft_ref_option
+@progress_options
 @rehearse_option
 @friendly_errors
 def apply(
@@ -302,18 +427,18 @@ def apply(
     verify_first: bool,
     accept_risks: bool,
     soft_refs: tuple[str, ...],
+    log_format: str,
+    quiet: bool,
     rehearse: bool,
     **conversion: Any,
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
 
+    \b
     Example:
-
-        uuidpk apply --dsn postgresql:///shop --table order_order --yes
-
-        uuidpk apply --dsn postgresql:///shop --all --dry-run
-
-        uuidpk apply --dsn postgresql:///shop --all --rehearse --yes
+        uuidpk apply -d shop --table order_order --yes
+        uuidpk apply -d shop --all --dry-run
+        uuidpk apply -d shop --all --rehearse --yes
     """
     selection = _selection(tables, all_tables, soft_refs)
     options = _options(**conversion)
@@ -342,11 +467,24 @@ def apply(
                 raise click.UsageError("not a terminal: pass --yes to apply without asking")
             question = for_terminal(f"Convert {planned.summary} in {planned.database}?")
             click.confirm(question, abort=True, err=True)
-        result = pipeline.apply(
-            conn, planned, accept_risks=True, dry_run=dry_run, verify=verify_first, say=_say
-        )
-    verb = "dry run: would convert" if dry_run else "converted"
-    _say(f"{verb} {planned.summary} in {result.step_seconds:.2f} s")
+        reporter = progress.reporter(log_format, quiet, sys.stderr)
+        reporter.watch(progress.ServerProgress(lambda: connect(dsn), conn.info.backend_pid))
+        try:
+            result = pipeline.apply(
+                conn,
+                planned,
+                accept_risks=True,
+                dry_run=dry_run,
+                verify=verify_first,
+                say=reporter.note,
+                listener=reporter,
+            )
+            verb = "dry run: would convert" if dry_run else "converted"
+            # The whole apply: fingerprint, conversion, check and commit.
+            done = f"{verb} {planned.summary} in {result.seconds:.2f} s"
+            reporter(progress.Event("done", seconds=result.seconds, message=done))
+        finally:
+            reporter.close()
 
 
 @main.command("map")
@@ -375,10 +513,9 @@ def apply(
 def map_ids(root: str, key_file: str | None, uuid_version: str, old_ids: tuple[str, ...]) -> None:
     """Print the UUID each old id became (needs the key the conversion kept).
 
+    \b
     Example:
-
         uuidpk map --key-file key.hex --table public.order_order 42 43
-
         uuidpk map --key-file key.hex --uuid v7 --table order_order 42@2024-05-01T10:00:00Z
     """
     key = read_key(key_file)
@@ -394,8 +531,8 @@ def map_ids(root: str, key_file: str | None, uuid_version: str, old_ids: tuple[s
 def keygen() -> None:
     """Print a new random key (hex) for --key-file.
 
+    \b
     Example:
-
         uuidpk keygen > key.hex && chmod 600 key.hex
     """
     click.echo(new_key().hex())
@@ -416,11 +553,10 @@ def verify_command(dsn: str | None, run_id: int | None, fmt: str) -> None:
 
     Exit 0 when all holds; else one line per difference on stderr and exit 1.
 
+    \b
     Example:
-
-        uuidpk apply --dsn postgresql:///shop --table order_order --yes
-
-        uuidpk verify --dsn postgresql:///shop
+        uuidpk apply -d shop --table order_order --yes
+        uuidpk verify -d shop
     """
     with connect(dsn) as conn:
         outcome = pipeline.verify(conn, run_id)
@@ -446,11 +582,10 @@ def sequences(dsn: str | None, fix: bool) -> None:
     """List sequences that lag behind the columns they feed (serial defaults and identity
     columns, across the database): the next nextval() would collide with a stored value.
 
+    \b
     Example:
-
-        uuidpk sequences --dsn postgresql:///shop
-
-        uuidpk sequences --dsn postgresql:///shop --fix
+        uuidpk sequences -d shop
+        uuidpk sequences -d shop --fix
     """
     with connect(dsn) as conn:
         report = pipeline.sequences(conn, fix=fix)

@@ -12,7 +12,7 @@ import os
 import re
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .errors import ConnectionFailed
 
@@ -22,6 +22,24 @@ def resolve_dsn(dsn: str | None) -> str:
     if dsn:
         return dsn
     return os.environ.get("DATABASE_URL", "")
+
+
+def is_bare_name(dsn: str) -> bool:
+    """A word that is neither a URL nor key=value pairs: psql reads it as a database name
+    (`psql shop`), and so does uuidpk (`--dsn shop`)."""
+    return bool(dsn) and "=" not in dsn and not _URL.match(dsn)
+
+
+def with_parameters(dsn: str | None, **parameters: str | None) -> str:
+    """The DSN (or DATABASE_URL) with psql-style options laid over it: host, port, user,
+    dbname, password (each None when not given). A bare word is a database name, as psql
+    reads its first argument. Errors name no part of the DSN (parse_dsn)."""
+    base = resolve_dsn(dsn)
+    parts = {} if not base else ({"dbname": base} if is_bare_name(base) else parse_dsn(base))
+    given = {k: v for k, v in parameters.items() if v is not None}
+    if not given and not (base and is_bare_name(base)):
+        return base  # unchanged: a URL stays a URL in messages and pg_stat_activity
+    return make_conninfo("", **{**parts, **given})
 
 
 # Greedy to the last "@": a password may hold "#", "?", "%", "/" or "@" when not encoded.

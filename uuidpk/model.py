@@ -78,7 +78,7 @@ class Table:
     relkind: str  # r table, p partitioned table, v view, m materialized view, f foreign
     is_partition: bool
     parent_oid: int | None
-    est_rows: int
+    est_rows: int | None  # None: never analyzed (reltuples = -1)
     size_bytes: int
     owner: str
     rls_enabled: bool
@@ -165,6 +165,8 @@ class Index:
     has_expressions: bool
     constraint_oid: int | None
     definition: str
+    predicate: str | None = None  # a partial index's WHERE, deparsed
+    expressions: str | None = None  # an expression index's expressions, deparsed
 
 
 @dataclass(frozen=True)

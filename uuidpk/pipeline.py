@@ -34,11 +34,12 @@ from .model import Catalog
 from .ops import GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .problems import Problem, Severity
+from .progress import Event, Listener
 from .render import script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
-from .softrefs import generic_targets, map_content_types, read_content_types
+from .softrefs import generic_targets, map_content_types, read_content_types, table_is_empty
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
 from .verify import Verification
 from .verify import verify as _verify
@@ -140,6 +141,9 @@ class Applied:
     verification: Verification | None
     dry_run: bool
     seconds: float = field(default=0.0)  # wall time of the whole apply, fingerprint included
+    # From the lock step to the end of the commit: fingerprint, conversion, check and commit,
+    # the time the application could neither read nor write the closure's tables.
+    locked_seconds: float | None = None
 
     @property
     def step_seconds(self) -> float:
@@ -231,7 +235,13 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
-    per_closure, database_wide = problems_by_closure(graph, closures, functions, declared)
+    per_closure, database_wide = problems_by_closure(
+        graph,
+        closures,
+        functions,
+        declared,
+        is_empty=lambda oid: table_is_empty(conn, catalog.table(oid).qname),
+    )
     for closure in closures:
         # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
         per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
@@ -318,16 +328,18 @@ def apply(
     dry_run: bool = False,
     verify: bool = False,
     say: Say = _quiet,
+    listener: Listener | None = None,
 ) -> Applied:
     """Run the plan in one transaction, all or nothing, with a fingerprint taken after the
     plan's locks and before any change. With verify, compare before commit: a difference
     raises VerificationFailed and rolls everything back. Risks (see Conversion.risks) must be
-    accepted, except for a dry run, which rolls back anyway."""
+    accepted, except for a dry run, which rolls back anyway. `listener` hears each step and
+    table rewrite as it starts (uuidpk.progress); without one, `say` hears each step."""
     if conversion.is_empty:
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     with migration_lock(conn):
-        return _apply(conn, conversion, accept_risks, dry_run, verify, say)
+        return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)
 
 
 def _apply(
@@ -337,6 +349,7 @@ def _apply(
     dry_run: bool,
     verify: bool,
     say: Say,
+    listener: Listener | None,
 ) -> Applied:
     risks = conversion.risks
     if risks and not accept_risks and not dry_run:
@@ -374,23 +387,37 @@ def _apply(
             )
         say(f"verified {outcome.summary()} in {time.perf_counter() - started:.2f} s")
 
+    def steps_to_say(event: Event) -> None:
+        if event.kind == "step":
+            say(f"{event.step} ({event.statements} statements)")
+
+    catalog = conversion.analysis.catalog
+    sizes = {
+        t.qname: t.size_bytes for t in (catalog.table(oid) for oid in _plan_tables(conversion))
+    }
     started = time.perf_counter()
-    timings = apply_offline(
+    execution = apply_offline(
         conn,
         conversion.plan,
         dry_run=dry_run,
         before=before,
         after=after if verify else None,
-        progress=say,
+        listener=listener or steps_to_say,
+        sizes=sizes,
     )
     return Applied(
         conversion=conversion,
-        timings=tuple(timings),
+        timings=execution.timings,
         run_id=None if dry_run or not runs else runs[-1],
         verification=checked[-1] if checked else None,
         dry_run=dry_run,
         seconds=time.perf_counter() - started,
+        locked_seconds=execution.locked_seconds,
     )
+
+
+def _plan_tables(conversion: Conversion) -> set[int]:
+    return {t for c in conversion.plan.closures for t in c.tables}
 
 
 def verify(

@@ -175,7 +175,7 @@ def _run(
         read.append(len(views))
 
     try:
-        apply_offline(copy, planned, dry_run=True, after=read_views, progress=say)
+        apply_offline(copy, planned, dry_run=True, after=read_views)
     except MigrationFailed as exc:
         return Rehearsal(False, str(exc), blockers, 0, time.perf_counter() - started)
     return Rehearsal(True, "", blockers, read[-1], time.perf_counter() - started)

@@ -8,6 +8,7 @@ from typing import Any
 from .graph import Closure, Graph, Key
 from .model import FK_ACTIONS
 from .problems import Problem, Severity
+from .progress import ASSUMED_RATE, estimate_seconds, seconds, size
 from .safe_text import for_terminal
 
 Node = tuple[int, int]
@@ -107,6 +108,7 @@ def key_document(
             "roots": [graph.describe(r) for r in closure.roots],
             "columns": [graph.describe(n) for n in closure.nodes],
             "tables": sorted({str(catalog.table(t).qname) for t in closure.tables}),
+            "size_bytes": sum(catalog.table(t).size_bytes for t in closure.tables),
             "relations": relations,
         },
         "problems": [
@@ -130,28 +132,37 @@ def inspect_document(
             closures.update(dict.fromkeys(closure.nodes, closure))
         closure = closures[node]
         documents.append(key_document(graph, key, closure, problems_of(key, closure)))
-    return {"version": 1, "database": graph.catalog.server.database, "keys": documents}
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+    tables = {t for closure in closures.values() for t in closure.tables}
+    locked = sum(graph.catalog.table(t).size_bytes for t in tables)
+    return {
+        "version": 1,
+        "database": graph.catalog.server.database,
+        "keys": documents,
+        "estimate": {
+            # The offline conversion holds ACCESS EXCLUSIVE on every closure table from the
+            # lock to the commit; its length follows the bytes those tables hold.
+            "locked_tables": len(tables),
+            "size_bytes": locked,
+            "assumed_bytes_per_second": ASSUMED_RATE,
+            "offline_downtime_seconds": round(estimate_seconds(locked), 1),
+        },
+    }
 
 
 def inspect_text(document: dict[str, Any]) -> str:
-    """A tree per key, aligned, readable at a glance."""
+    """A tree per key, aligned, readable at a glance; a note that several keys share said once
+    at the end; a summary last."""
     out: list[str] = []
+    repeated = _repeated_notes(document)
     for key in document["keys"]:
         generator = (
             (key["identity"] and f"identity {key['identity']}") or key["default"] or "no default"
         )
+        rows = key["estimated_rows"]
+        counted = "rows unknown (never analyzed)" if rows is None else f"~{rows:,} rows"
         out.append(
             f"{key['schema']}.{key['table']}.{key['column']}  {key['type']}  ({generator}; "
-            f"~{key['estimated_rows']:,} rows, {_size(key['size_bytes'])})"
+            f"{counted}, {size(key['size_bytes'])})"
         )
         closure = key["closure"]
         relations = closure["relations"]
@@ -191,14 +202,76 @@ def inspect_text(document: dict[str, Any]) -> str:
         if not rows:
             out.append("  (no references)")
         for problem in key["problems"]:
+            if _pattern(problem) in repeated:
+                continue  # said once, at the end
             label = f"{problem['what']} {problem['name']}"
             out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
         out.append("")
     if document.get("problems"):
         out.append("database-wide")
+        wide = _repeated_notes({"keys": [{"problems": document["problems"]}]})
         for problem in document["problems"]:
+            if _pattern(problem) in wide:
+                continue
             label = f"{problem['what']} {problem['name']}"
             out.append(f"  {problem['severity']:<8} {label}: {problem['reason']}")
+        for pattern, names in wide.items():
+            out.append(f"  note     {pattern[0]} ({_some(names)}): {pattern[1]}")
         out.append("")
+    for pattern, names in repeated.items():
+        out.append(f"note     {pattern[0]} ({len(names)} keys: {_some(names)}): {pattern[1]}")
+    if repeated:
+        out.append("")
+    out += _summary(document)
     # Names and reasons come from the catalog: one escaped line each (safe_text).
     return "\n".join(for_terminal(line) for line in out)
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _pattern(problem: dict[str, Any]) -> tuple[str, str]:
+    """A note's reason with its own object's name taken out: the same advice for every key."""
+    name = problem["name"]
+    return problem["what"], problem["reason"].replace(name, "<table>") if name else problem[
+        "reason"
+    ]
+
+
+def _repeated_notes(document: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+    """Notes whose advice is the same for several keys, with the names they concern."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for key in document["keys"]:
+        for problem in key["problems"]:
+            if problem["severity"] == "note":
+                names = seen.setdefault(_pattern(problem), [])
+                if problem["name"] not in names:
+                    names.append(problem["name"])
+    return {pattern: names for pattern, names in seen.items() if len(names) > 1}
+
+
+def _summary(document: dict[str, Any]) -> list[str]:
+    keys = document["keys"]
+    problems = [p for key in keys for p in key["problems"]] + list(document.get("problems", []))
+    unique = {(p["severity"], p["what"], p["name"], p["reason"]) for p in problems}
+    count = {
+        severity: sum(1 for p in unique if p[0] == severity)
+        for severity in ("refused", "blocker", "warning", "note")
+    }
+    columns = sum(len(k["closure"]["columns"]) for k in keys)
+    tables = len({t for k in keys for t in k["closure"]["tables"]})
+    lines = [
+        f"summary: {len(keys)} key(s), {columns} column(s) in {tables} table(s); "
+        f"{count['refused']} refused, {count['blocker']} blocker(s), "
+        f"{count['warning']} warning(s), {count['note']} note(s)"
+    ]
+    estimate = document.get("estimate")
+    if estimate and keys:
+        rate = estimate["assumed_bytes_per_second"]
+        lines.append(
+            f"offline downtime, estimated: ~{seconds(estimate['offline_downtime_seconds'])} "
+            f"with {estimate['locked_tables']} table(s) locked ({size(estimate['size_bytes'])} "
+            f"at an assumed {size(rate)}/s; measure yours with apply --dry-run on a copy)"
+        )
+    return lines

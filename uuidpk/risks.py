@@ -4,7 +4,7 @@ will fail when called and soft references are warnings a user must accept (apply
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .dependents import affected_objects
@@ -29,11 +29,13 @@ def problems_by_closure(
     closures: Sequence[Closure],
     functions: Sequence[Function],
     declared: frozenset[Node] = frozenset(),
+    is_empty: Callable[[int], bool] | None = None,
 ) -> tuple[dict[Node, list[Problem]], list[Problem]]:
     """Per closure (by root): functions over its columns, soft references to its key not
     declared with --soft-ref, ordering notes. Apart: generic relations, which hold ids of any
     table and so belong to no one closure. Soft references are looked for once, over all
-    closures together."""
+    closures together. A generic relation on a table that `is_empty` (by oid) is a note: it
+    holds no value to convert today."""
     catalog = graph.catalog
     per_closure: dict[Node, list[Problem]] = {c.root: [] for c in closures}
     owner = {node: c.root for c in closures for node in c.nodes}
@@ -67,7 +69,9 @@ def problems_by_closure(
         if quiet and ref.kind in (COLUMN, JSON, ARRAY):
             problem = replace(problem, severity=Severity.NOTE)
         target = _key_node(graph, ref.target_oid)
-        if ref.content_type_attnum is not None or target not in owner:
+        if ref.content_type_attnum is not None and is_empty and is_empty(ref.table_oid):
+            generic.append(_empty_generic(problem))
+        elif ref.content_type_attnum is not None or target not in owner:
             generic.append(problem)
         else:
             per_closure[owner[target]].append(problem)
@@ -99,4 +103,14 @@ def _soft_problem(graph: Graph, ref: SoftRef) -> Problem:
     name = f"{table.qname}.{graph.catalog.column(ref.table_oid, ref.attnum).name}"
     return Problem(
         Severity.WARNING, "soft reference", name, f"{ref.reason}; convert it with --soft-ref {name}"
+    )
+
+
+def _empty_generic(problem: Problem) -> Problem:
+    return Problem(
+        Severity.NOTE,
+        "soft reference",
+        problem.name,
+        "a generic relation on an empty table: nothing to convert now; rows that will point "
+        "at a converted table need a uuid (or text) column there",
     )

@@ -88,6 +88,15 @@ def map_content_types(rows: Iterable[ContentType], catalog: Catalog) -> dict[int
     return result
 
 
+def table_is_empty(conn: psycopg.Connection, table: QualifiedName) -> bool:
+    """True when the table holds no row (read, not estimated: statistics may be stale)."""
+    query = templates.statement("catalog/table_is_empty.sql").format(
+        table=sql.Identifier(table.schema, table.name)
+    )
+    row = conn.execute(query).fetchone()
+    return bool(row and row[0])
+
+
 def generic_targets(
     conn: psycopg.Connection,
     table: QualifiedName,

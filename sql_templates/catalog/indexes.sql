@@ -2,7 +2,9 @@
 -- expressions and predicates alike, read from pg_depend).
 -- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
 -- Columns: oid, table_oid, name, key_columns, used_columns, is_unique, is_primary, is_partial,
---          has_expressions, constraint_oid, definition
+--          has_expressions, constraint_oid, definition, predicate (the WHERE of a partial
+--          index, deparsed; else NULL), expressions (an expression index's expressions,
+--          deparsed, comma-separated; else NULL)
 SELECT i.indexrelid::int8                             AS oid,
        i.indrelid::int8                               AS table_oid,
        ic.relname                                     AS name,
@@ -23,7 +25,9 @@ SELECT i.indexrelid::int8                             AS oid,
        -- Deparsed only where it is read back: partial and expression indexes (named in
        -- warnings) and indexes on materialized views (recreated with the view).
        CASE WHEN i.indpred IS NOT NULL OR i.indexprs IS NOT NULL OR c.relkind = 'm'
-            THEN pg_get_indexdef(i.indexrelid) ELSE '' END AS definition
+            THEN pg_get_indexdef(i.indexrelid) ELSE '' END AS definition,
+       pg_get_expr(i.indpred, i.indrelid)             AS predicate,
+       pg_get_expr(i.indexprs, i.indrelid)            AS expressions
   FROM pg_index i
   JOIN pg_class ic    ON ic.oid = i.indexrelid
   JOIN pg_class c     ON c.oid = i.indrelid

@@ -1,6 +1,7 @@
 -- Tables, partitioned tables, views and materialized views in the user's schemas.
 -- Parameters: schemas (oids of the user's schemas, catalog/schemas.sql).
--- Columns: oid, schema, name, relkind, is_partition, parent_oid, est_rows, size_bytes (estimate),
+-- Columns: oid, schema, name, relkind, is_partition, parent_oid, est_rows (NULL: never analyzed),
+--          size_bytes (estimate),
 --          owner, rls_enabled, comment, partition_key (attnums; empty unless partitioned),
 --          extension (the extension the relation belongs to, pg_depend deptype 'e'; else NULL)
 SELECT c.oid::int8                                  AS oid,
@@ -10,7 +11,8 @@ SELECT c.oid::int8                                  AS oid,
        c.relispartition                             AS is_partition,
        (SELECT i.inhparent::int8 FROM pg_inherits i
          WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent_oid,
-       greatest(c.reltuples, 0)::int8               AS est_rows,
+       -- -1 until the table was first analyzed or vacuumed (PostgreSQL 14 and newer): unknown.
+       CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::int8 END AS est_rows,
        -- An estimate from the planner's statistics, like est_rows: the exact
        -- pg_total_relation_size() stats every file and takes seconds over thousands of tables.
        ((c.relpages
