@@ -16,6 +16,11 @@ timed from the outside as a client process, and the copy is dropped:
     uuidpk-v7-time --uuid v7 --order-by created_at: only with --only (children look their
                    parent's time up row by row).
     uuidpk-script  `uuidpk generate` run by psql: the SQL alone, without apply's extras.
+    offline-under-load, online
+                   the conversion while tests/workload.py (a shop application: 4 connections,
+                   25 transactions a second each) keeps working: failed and lost application
+                   transactions, stalls, p99, throughput share, cutover lock. At 200,000 orders
+                   unless --load-scales (or --scales/--orders) say otherwise. See bench_load.py.
 
 Reported per method: median wall seconds and ratio to the floor's median, the server's CPU
 seconds (every process of the server, from /proc: the steadier number on a shared machine, where
@@ -23,14 +28,16 @@ wall time moves with whatever else runs) and its ratio, the WAL written, and the
 RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the seconds of each
 step, from the times its progress lines arrive on stderr.
 
-`make bench` (1M orders, repeat 1, every default method) takes about 10 minutes on 2 cores:
-~1 minute to load the shop, then each method on its copy.
+`make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
+repeat 1) takes about 15 minutes on 2 cores: ~1 minute to load the shop, then each method on its
+copy.
 
     .venv/bin/python tests/bench.py                       # 1M orders, every method
     .venv/bin/python tests/bench.py --scales 100000,1000000
     .venv/bin/python tests/bench.py --orders 100000 --only floor uuidpk uuidpk-script
     .venv/bin/python tests/bench.py --inspect-2000 --scales 0   # only the catalog benchmark
     .venv/bin/python tests/bench.py --set wal_level=minimal --set max_wal_senders=0
+    .venv/bin/python tests/bench.py --only online offline-under-load --scales 200000,1000000
 
 The server is a throwaway PostgreSQL started with tests/pgutil.py (the test harness), but with
 a real server's durability and memory (see BENCH_SETTINGS), or the server of --dsn.
@@ -58,7 +65,9 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_load
 import pgutil
+from workload import UnderLoad
 
 from uuidpk.sample import load_shop
 
@@ -333,11 +342,13 @@ def show_settings(admin: psycopg.Connection) -> dict[str, str]:
 @dataclass
 class ClientRun:
     seconds: float
-    rss_mb: float
+    rss_mb: float | None  # None: the work ran inside this process (the online API)
     returncode: int
     stderr: list[tuple[float, str]]  # (seconds since start, line)
     server_cpu: float | None = None
     wal_mb: float | None = None
+    load: UnderLoad | None = None  # rows under load: what the application saw
+    reported_lock: float | None = None  # the cutover lock seconds the tool reported
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.stderr)
@@ -432,6 +443,8 @@ class Method:
     converts: bool = True
     steps: bool = False  # stderr carries apply's step lines
     default: bool = True  # run without --only
+    under_load: bool = False  # runs with the shop application working (bench_load.py)
+    skip: str | None = None  # why it cannot run here (printed instead of a row)
 
 
 def _floor(dsn: str) -> ClientRun:
@@ -465,7 +478,52 @@ def _script(dsn: str) -> ClientRun:
     return run_client(psql_argv(dsn, "-f", "-"), proc.stdout)
 
 
-def available_methods() -> list[Method]:
+def _apply_under_load(options: bench_load.LoadOptions, *extra: str) -> Callable[[str], ClientRun]:
+    """`uuidpk apply` (with `extra`) as a client process while the application works."""
+
+    def run(dsn: str) -> ClientRun:
+        argv = uuidpk_argv("apply", "--dsn", dsn, "--table", bench_load.TABLE, "--yes", *extra)
+        under = bench_load.under_load(dsn, lambda: run_client(argv), options)
+        client: ClientRun = under.result
+        client.load = under
+        client.reported_lock = bench_load.lock_from_stderr(client.text())
+        return client
+
+    return run
+
+
+def _online_api_under_load(
+    options: bench_load.LoadOptions, apply_online: Callable[..., object]
+) -> Callable[[str], ClientRun]:
+    """uuidpk.apply_online() in this process (a thread beside the application's)."""
+
+    def run(dsn: str) -> ClientRun:
+        def migrate() -> ClientRun:
+            started = time.perf_counter()
+            lines: list[tuple[float, str]] = []
+
+            def say(line: str) -> None:
+                lines.append((time.perf_counter() - started, line))
+
+            try:
+                result = bench_load.call_online_api(apply_online, dsn, say)
+            except Exception as exc:  # reported as the run's failure, like a client's exit
+                lines.append((time.perf_counter() - started, repr(exc)))
+                return ClientRun(time.perf_counter() - started, None, 1, lines)
+            client = ClientRun(time.perf_counter() - started, None, 0, lines)
+            client.reported_lock = bench_load.lock_from_result(result)
+            return client
+
+        under = bench_load.under_load(dsn, migrate, options)
+        client: ClientRun = under.result
+        client.load = under
+        return client
+
+    return run
+
+
+def available_methods(load: bench_load.LoadOptions | None = None) -> list[Method]:
+    load = load or bench_load.LoadOptions()
     help_text = apply_help()
     methods = [
         Method("floor", _floor, converts=False),
@@ -486,6 +544,17 @@ def available_methods() -> list[Method]:
                 )
             )
     methods.append(Method("uuidpk-script", _script))
+    methods.append(
+        Method("offline-under-load", _apply_under_load(load), steps=False, under_load=True)
+    )
+    apply_online = bench_load.online_api()
+    if bench_load.online_cli(help_text):
+        online = Method("online", _apply_under_load(load, "--online"), under_load=True)
+    elif apply_online is not None:
+        online = Method("online", _online_api_under_load(load, apply_online), under_load=True)
+    else:
+        online = Method("online", _floor, under_load=True, skip=bench_load.online_missing_line())
+    methods.append(online)
     return methods
 
 
@@ -595,11 +664,14 @@ class Result:
         return statistics.median(values) if values else None
 
 
-def check_converted(dsn: str, orders: int) -> str | None:
+def check_converted(dsn: str, orders: int, under_load: bool = False) -> str | None:
+    """Six uuid columns, five FKs, every order (and, under load, the application's too)."""
     with psycopg.connect(dsn) as conn:
         row = conn.execute(CHECK_SQL).fetchone()
     assert row is not None
     uuid_columns, foreign_keys, rows = row
+    if under_load and rows >= orders:
+        rows = orders
     if (uuid_columns, foreign_keys, rows) != (6, 5, orders):
         return f"after the run: {uuid_columns}/6 uuid columns, {foreign_keys}/5 FKs, {rows} orders"
     return None
@@ -613,6 +685,8 @@ def bench_scale(
     results = {m.name: Result(m) for m in methods}
     for rep in range(repeat):
         for method in methods:
+            if method.skip:
+                continue
             name = f"uuidpk_bench_{orders}_{re.sub(r'[^a-z0-9]+', '_', method.name)}"
             copy_database(cluster, template, name)
             dsn = cluster.dsn(name)
@@ -628,16 +702,23 @@ def bench_scale(
             if run.returncode != 0:
                 problem = f"exit {run.returncode}: {run.text()[-600:]}"
             elif method.converts:
-                problem = check_converted(dsn, orders)
+                problem = check_converted(dsn, orders, method.under_load)
             if problem:
                 results[method.name].failures.append(problem)
                 run.returncode = run.returncode or 99
                 log(f"{orders} orders, {method.name} #{rep + 1}: FAILED {problem}")
+            elif run.load is not None:
+                r = run.load.migration
+                log(
+                    f"{orders} orders, {method.name} #{rep + 1}: {run.seconds:.1f} s; load: "
+                    f"{run.load.whole.failed} failed, {run.load.whole.lost.total} lost, "
+                    f"stall {r.longest_stall * 1000:.0f} ms, share {r.share or 0:.0%}"
+                )
             else:
                 cpu = "" if run.server_cpu is None else f", server CPU {run.server_cpu:.1f} s"
                 log(
                     f"{orders} orders, {method.name} #{rep + 1}: {run.seconds:.1f} s{cpu}, "
-                    f"WAL {run.wal_mb:.0f} MB, client RSS {run.rss_mb:.0f} MB"
+                    f"WAL {run.wal_mb:.0f} MB, client RSS {run.rss_mb or 0:.0f} MB"
                 )
             cluster.drop_database(name)
     return results
@@ -647,7 +728,33 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def print_scale(orders: int, load_seconds: float | None, results: dict[str, Result]) -> None:
+def print_scale(
+    orders: int,
+    load_seconds: float | None,
+    results: dict[str, Result],
+    load_options: bench_load.LoadOptions | None = None,
+) -> None:
+    loaded = [r for r in results.values() if r.method.under_load]
+    results = {name: r for name, r in results.items() if not r.method.under_load}
+    if results:
+        print_offline(orders, load_seconds, results)
+    if loaded:
+        rows = [
+            bench_load.LoadRow(
+                r.method.name,
+                [run.load for run in r.ok_runs if run.load is not None],
+                [run.reported_lock for run in r.ok_runs],
+                r.failures,
+                [bench_load.step_seconds([line for _, line in run.stderr]) for run in r.ok_runs],
+            )
+            for r in loaded
+            if not r.method.skip
+        ]
+        notes = [r.method.skip for r in loaded if r.method.skip]
+        bench_load.print_load(orders, rows, load_options or bench_load.LoadOptions(), notes)
+
+
+def print_offline(orders: int, load_seconds: float | None, results: dict[str, Result]) -> None:
     floor = results.get("floor")
     floor_s = floor.median("seconds") if floor else None
     floor_cpu = floor.median("server_cpu") if floor else None
@@ -791,9 +898,10 @@ def bench_inspect(cluster: pgutil.PgCluster, tables: int, foreign_keys: int) -> 
     if ok:
         seconds = statistics.median(r.seconds for r in ok)
         verdict = "ok" if seconds < 2.0 else "OVER the 2 s goal"
+        rss = max(r.rss_mb or 0.0 for r in ok)
         print(
             f"uuidpk inspect --all --format json (subprocess, median of {len(ok)}): "
-            f"{seconds:.2f} s ({verdict}), client peak RSS {max(r.rss_mb for r in ok):.0f} MB"
+            f"{seconds:.2f} s ({verdict}), client peak RSS {rss:.0f} MB"
         )
     for label, seconds in inspect_pieces(dsn):
         print(f"  in process: {label:<40} {seconds:7.3f} s")
@@ -888,7 +996,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="uuidpk benchmark: offline conversion vs the physical floor (see docstring)."
     )
-    parser.add_argument("--orders", type=int, default=1_000_000, help="orders (one scale)")
+    parser.add_argument("--orders", type=int, help="orders (one scale); default 1,000,000")
     parser.add_argument(
         "--scales",
         help="comma-separated order counts, e.g. 100000,1000000 (overrides --orders; 0: none)",
@@ -919,19 +1027,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--inspect-tables", type=int, default=2000, help=argparse.SUPPRESS)
     parser.add_argument("--inspect-fks", type=int, default=5000, help=argparse.SUPPRESS)
+    bench_load.add_arguments(parser)
     return parser.parse_args(argv)
+
+
+def plan_scales(
+    args: argparse.Namespace, methods: list[Method], load: bench_load.LoadOptions
+) -> dict[int, list[Method]]:
+    """Which methods run at which scale. The offline methods at --scales (else --orders, else
+    1M); the rows under load at --load-scales, else at the scales given, else at 200,000."""
+    given = None
+    if args.scales is not None:
+        given = [int(s.replace("_", "")) for s in args.scales.split(",")]
+        given = [n for n in given if n]
+    elif args.orders is not None:
+        given = [args.orders]
+    plain_scales = given if given is not None else [1_000_000]
+    if load.scales is not None:
+        load_scales = list(load.scales)
+    else:
+        load_scales = given if given is not None else [bench_load.DEFAULT_SCALE]
+    plan: dict[int, list[Method]] = {}
+    for orders in plain_scales:
+        plan.setdefault(orders, []).extend(m for m in methods if not m.under_load)
+    for orders in load_scales:
+        plan.setdefault(orders, []).extend(m for m in methods if m.under_load)
+    return {orders: ms for orders, ms in plan.items() if ms}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    scales = (
-        [int(s.replace("_", "")) for s in args.scales.split(",") if int(s.replace("_", ""))]
-        if args.scales is not None
-        else [args.orders]
-    )
     extra = dict(s.split("=", 1) for s in args.set)
-    methods = available_methods()
+    load_options = bench_load.options_from(args)
+    methods = available_methods(load_options)
     if args.only:
         unknown = set(args.only) - {m.name for m in methods}
         if unknown:
@@ -950,7 +1079,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with cluster.connect_admin() as admin:
             settings = show_settings(admin)
-        print("uuidpk bench: offline conversion of public.order_order's key (5 tables)")
+        print(
+            "uuidpk bench: conversion of public.order_order's key (5 tables), offline and under"
+            " load"
+        )
         where = "throwaway server (tests/pgutil.py)" if cluster.owned else "server of --dsn"
         print(
             f"server: PostgreSQL {settings.get('server_version')}, {where}, {os.cpu_count()} CPUs"
@@ -966,15 +1098,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"methods: {', '.join(m.name for m in methods)}")
         print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         all_results: dict[int, dict[str, Result]] = {}
-        for orders in scales:
+        for orders, scale_methods in plan_scales(args, methods, load_options).items():
+            if all(m.skip for m in scale_methods):
+                for m in scale_methods:
+                    print(f"\n{orders:,} orders: {m.skip}")
+                continue
             log(f"building the template for {orders:,} orders")
             load = build_template(cluster, orders)
             if load is not None:
                 log(f"loaded {orders:,} orders in {load:.1f} s")
             repeat = args.repeat or (1 if orders >= 1_000_000 else 3)
-            results = bench_scale(cluster, orders, methods, repeat)
+            if not args.repeat and all(m.under_load for m in scale_methods):
+                repeat = load_options.repeat
+            results = bench_scale(cluster, orders, scale_methods, repeat)
             all_results[orders] = results
-            print_scale(orders, load, results)
+            print_scale(orders, load, results, load_options)
             if cluster.owned and not args.keep_server:
                 cluster.drop_database(template_name(orders))  # disk for the next scale
         if len(all_results) > 1:
@@ -985,7 +1123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"\nload average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
             f"total {time.perf_counter() - started:.0f} s"
         )
-        failed = any(not r.ok_runs for res in all_results.values() for r in res.values())
+        failed = any(
+            not r.ok_runs and not r.method.skip
+            for res in all_results.values()
+            for r in res.values()
+        )
     finally:
         if args.keep_server and cluster.owned:
             print(f"\nserver kept: {cluster.admin_dsn}")
@@ -998,7 +1140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_memory(all_results: dict[int, dict[str, Result]]) -> None:
     """Client peak RSS must not grow with the data: the client reads catalogs, never rows."""
     print("\n== client peak RSS by scale (MB)")
-    names = [n for n in next(iter(all_results.values()))]
+    names = [
+        n
+        for n, r in next(iter(all_results.values())).items()
+        if not r.method.under_load and all(n in res for res in all_results.values())
+    ]
     print(f"{'method':<15} " + " ".join(f"{o:>12,}" for o in all_results))
     for name in names:
         values = [all_results[o][name].median("rss_mb") for o in all_results]

@@ -394,8 +394,12 @@ def foreign_keys(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def integer_key_closures(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
-    """Every single-column integer primary key and every column that references one."""
+def integer_key_closures(
+    conn: psycopg.Connection,
+    leave: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+) -> set[tuple[str, str, str]]:
+    """Every single-column integer primary key and every column that references one; the keys
+    of the tables in `leave` (schema, table) and their references left out."""
     rows = conn.execute(
         """WITH keys AS (
                SELECT k.conrelid AS rel, k.conkey[1] AS att FROM pg_constraint k
@@ -403,17 +407,20 @@ def integer_key_closures(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
                WHERE k.contype = 'p' AND cardinality(k.conkey) = 1
                  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)),
            cols AS (
-               SELECT rel, att FROM keys
+               SELECT rel, att, rel AS key_rel FROM keys
                UNION
-               SELECT f.conrelid, f.conkey[1] FROM pg_constraint f
+               SELECT f.conrelid, f.conkey[1], keys.rel FROM pg_constraint f
                  JOIN keys ON keys.rel = f.confrelid AND keys.att = f.confkey[1]
                 WHERE f.contype = 'f' AND f.conparentid = 0)
-           SELECT n.nspname, c.relname, a.attname FROM cols
+           SELECT n.nspname, c.relname, a.attname, kn.nspname, k.relname FROM cols
              JOIN pg_class c ON c.oid = cols.rel JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_class k ON k.oid = cols.key_rel
+             JOIN pg_namespace kn ON kn.oid = k.relnamespace
              JOIN pg_attribute a ON a.attrelid = cols.rel AND a.attnum = cols.att
             WHERE NOT c.relispartition"""
     ).fetchall()
-    return {(r[0], r[1], r[2]) for r in rows}
+    left = set(leave)
+    return {(r[0], r[1], r[2]) for r in rows if (r[3], r[4]) not in left}
 
 
 # -- relations through natural values ----------------------------------------------------------
@@ -562,3 +569,48 @@ def sql_shape(statement: str) -> str:
             break
         words.append(word.upper())
     return " ".join(words)
+
+
+# -- Django's own tables, read without uuidpk ----------------------------------------------------
+
+DJANGO_APPS = ("admin", "auth", "contenttypes", "sessions", "sites", "redirects", "flatpages")
+DJANGO_TABLES = {
+    ("admin", "logentry"): "django_admin_log",
+    ("contenttypes", "contenttype"): "django_content_type",
+    ("sessions", "session"): "django_session",
+    ("sites", "site"): "django_site",
+    ("redirects", "redirect"): "django_redirect",
+    ("flatpages", "flatpage"): "django_flatpage",
+}
+
+
+def django_owned(conn: psycopg.Connection) -> set[tuple[str, str]]:
+    """(schema, table) that `--all` leaves to Django in a database with django_content_type:
+    the tables of django.contrib's models, django_migrations, and every auto-created
+    many-to-many table (`<model table>_<field>`: id and two foreign keys, one to the model)."""
+    if conn.execute("SELECT to_regclass('public.django_content_type')").fetchone() == (None,):
+        return set()
+    models = {
+        DJANGO_TABLES.get((app, model), f"{app}_{model}"): app
+        for app, model in conn.execute("SELECT app_label, model FROM public.django_content_type")
+    }
+    owned = {("public", t) for t, app in models.items() if app in DJANGO_APPS}
+    owned.add(("public", "django_migrations"))
+    m2m = conn.execute(
+        """SELECT c.relname, r.relname
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+             JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f'
+             JOIN pg_class r ON r.oid = f.confrelid
+            WHERE c.relkind = 'r'
+              AND (SELECT count(*) FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) = 3
+              AND (SELECT count(*) FROM pg_constraint g
+                    WHERE g.conrelid = c.oid AND g.contype = 'f') = 2
+              AND EXISTS (SELECT FROM pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = 'id')"""
+    ).fetchall()
+    for table, target in m2m:
+        if target in models and table not in models and table.startswith(target + "_"):
+            owned.add(("public", table))
+    return owned

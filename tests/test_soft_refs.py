@@ -76,7 +76,10 @@ def shop(dsn: str) -> str:
 
 
 def test_inspect_names_the_soft_references(shop: str) -> None:
-    outcome = assert_ok(uuidpk("inspect", "--dsn", shop, "--all", "--format", "json"))
+    # --no-generic: in a Django database generic relations are otherwise found and converted.
+    outcome = assert_ok(
+        uuidpk("inspect", "--dsn", shop, "--all", "--format", "json", "--no-generic")
+    )
     import json
 
     document = json.loads(outcome.out)
@@ -171,3 +174,28 @@ def test_netbox_tagged_items_follow_their_sites(
     with connect(dsn) as conn:
         assert conn.execute(query).fetchall() == before
     assert_ok(uuidpk("verify", "--dsn", dsn))
+
+
+def test_django_generic_relations_are_found_without_soft_ref(shop: str) -> None:
+    """In a Django database (django_content_type exists) generic relations convert with the keys
+    their rows point at; a text object id keeps the rows that point at a table left integer."""
+    with connect(shop) as conn:
+        conn.execute(
+            "INSERT INTO django_admin_log (message, content_type_id, object_id)"
+            " VALUES ('note 2 changed', 3, '2')"
+        )
+        before = natural(conn)
+    outcome = assert_ok(
+        uuidpk(
+            "apply", "--dsn", shop, "--table", "shop_product", "--table", "shop_brand", "--yes",
+            "--soft-ref", "shop_review.product_id",
+        )
+    )  # fmt: skip
+    assert "public.tag_taggeditem.object_id (content_type_id): converted to uuid" in outcome.err
+    assert "1 row(s) pointing at audit.note kept as they are" in outcome.err
+    with connect(shop) as conn:
+        assert natural(conn) == before
+        assert conn.execute(
+            "SELECT object_id FROM django_admin_log WHERE message = 'note 2 changed'"
+        ).fetchone() == ("2",)
+    assert_ok(uuidpk("verify", "--dsn", shop))

@@ -150,11 +150,14 @@ all_option = click.option(
 
 
 def _selection(
-    tables: tuple[str, ...], all_tables: bool, soft_refs: tuple[str, ...] = ()
+    tables: tuple[str, ...],
+    all_tables: bool,
+    soft_refs: tuple[str, ...] = (),
+    no_generic: bool = False,
 ) -> pipeline.Selection:
     if not tables and not all_tables:
         raise click.UsageError("name at least one --table, or --all")
-    return pipeline.Selection(tables, all_tables, soft_refs)
+    return pipeline.Selection(tables, all_tables, soft_refs, generic=not no_generic)
 
 
 def _say(message: str) -> None:
@@ -170,13 +173,28 @@ rehearse_option = click.option(
     "dropped after) and report what PostgreSQL says.",
 )
 
-soft_ref_option = click.option(
+_soft_ref = click.option(
     "--soft-ref",
     "soft_refs",
     multiple=True,
     metavar="TABLE.COLUMN[=TARGET]",
     help="A column holding a key's values with no foreign key: convert it with that key.",
 )
+_no_generic = click.option(
+    "--no-generic",
+    is_flag=True,
+    help="In a Django database, leave generic relations (content type + object id) as they are.",
+)
+
+
+def soft_ref_option(func: F) -> F:
+    return _soft_ref(_no_generic(func))
+
+
+def _say_django(conversion: pipeline.Conversion) -> None:
+    """What Django knowledge decided (keys left out, generic relations found), one line each."""
+    for note in conversion.analysis.notes:
+        _say(note)
 
 
 def conversion_options(func: F) -> F:
@@ -315,6 +333,7 @@ def inspect(
     all_tables: bool,
     fmt: str,
     soft_refs: tuple[str, ...],
+    no_generic: bool,
     rehearse: bool,
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break.
@@ -326,7 +345,7 @@ def inspect(
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
         uuidpk inspect -d shop --all --rehearse
     """
-    selection = _selection(tables, all_tables, soft_refs)
+    selection = _selection(tables, all_tables, soft_refs, no_generic)
     rehearsal = None
     with connect(dsn) as conn:
         document = pipeline.inspect(conn, selection)
@@ -339,6 +358,8 @@ def inspect(
                 "views_read": rehearsal.views_read,
                 "seconds": round(rehearsal.seconds, 2),
             }
+    for note in document["notes"]:
+        _say(note)
     if fmt == "json":
         # No indent: the C encoder is several times faster on thousands of keys (pipe to jq).
         click.echo(json.dumps(document))
@@ -368,31 +389,68 @@ def _say_risks(conversion: pipeline.Conversion) -> None:
 @all_option
 @conversion_options
 @soft_ref_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sql", "django"]),
+    default="sql",
+    show_default=True,
+    help="sql: a psql script. django: a migration module (RunSQL + the model state).",
+)
+@click.option("--app", metavar="APP_LABEL", help="--format django: the app the migration is for.")
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="--format django: the migration's name, saved as NNNN_NAME.py (default uuid_keys).",
+)
+@click.option(
+    "--state-only",
+    is_flag=True,
+    help="--format django: only the model state (the database is converted another way).",
+)
 @friendly_errors
 def generate(
     dsn: str | None,
     tables: tuple[str, ...],
     all_tables: bool,
     soft_refs: tuple[str, ...],
+    no_generic: bool,
+    fmt: str,
+    app: str | None,
+    name: str | None,
+    state_only: bool,
     **conversion: Any,
 ) -> None:
-    """Print the conversion as a psql script (one transaction, stops at the first error).
+    """Print the conversion as a psql script (one transaction, stops at the first error), or
+    as a Django migration module (--format django).
 
     \b
     Example:
         uuidpk generate -d shop --table order_order > migrate.sql
         uuidpk generate --all --uuid v7 --order-by created_at > migrate.sql
         psql -d shop -f migrate.sql
+
+        uuidpk generate --format django --table shop_order > shop/migrations/0042_uuid_keys.py
     """
-    selection = _selection(tables, all_tables, soft_refs)
+    if fmt != "django" and (app or name or state_only):
+        raise click.UsageError("--app, --name and --state-only go with --format django")
+    selection = _selection(tables, all_tables, soft_refs, no_generic)
     options = _options(**conversion)
     with connect(dsn) as conn:
+        if state_only:
+            # No plan: the keys may be uuid already (after an online run).
+            click.echo(pipeline.render_django_state(conn, selection, app=app, name=name), nl=False)
+            return
         planned = pipeline.plan(conn, selection, options)
+        _say_django(planned)
         if planned.is_empty:
             _say("nothing to convert")
             return
         _say_risks(planned)
-        text = pipeline.render_script(conn, planned)
+        if fmt == "django":
+            text = pipeline.render_django_migration(conn, planned, app=app, name=name)
+        else:
+            text = pipeline.render_script(conn, planned)
     click.echo(text, nl=False)
 
 
@@ -429,6 +487,7 @@ def apply(
     soft_refs: tuple[str, ...],
     log_format: str,
     quiet: bool,
+    no_generic: bool,
     rehearse: bool,
     **conversion: Any,
 ) -> None:
@@ -440,11 +499,12 @@ def apply(
         uuidpk apply -d shop --all --dry-run
         uuidpk apply -d shop --all --rehearse --yes
     """
-    selection = _selection(tables, all_tables, soft_refs)
+    selection = _selection(tables, all_tables, soft_refs, no_generic)
     options = _options(**conversion)
     with connect(dsn) as conn, migration_lock(conn):
         planned = pipeline.plan(conn, selection, options)
         require_tool_schema(planned.analysis.catalog)  # before prompts: apply writes there
+        _say_django(planned)
         if planned.is_empty:
             _say("nothing to convert")
             return

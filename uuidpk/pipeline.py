@@ -25,17 +25,27 @@ from . import __version__
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems
 from .catalog import read_catalog, require_tool_schema
+from .djangodb import (
+    DjangoDatabase,
+    converted_keys,
+    find_generic_relations,
+    read_django,
+    refuse_named,
+    users_keys,
+    uuid_object_ids,
+)
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
 from .fingerprint import fingerprint_spec, record_fingerprint
+from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog
-from .ops import GenericReference, Options, Plan
+from .ops import CreateKeyFunction, GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .problems import Problem, Severity
 from .progress import Event, Listener
-from .render import script
+from .render import as_text, plan_sql, script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
@@ -61,6 +71,7 @@ class Selection:
     tables: tuple[str, ...] = ()
     all_tables: bool = False
     soft_refs: tuple[str, ...] = ()
+    generic: bool = True  # in a Django database, find and convert generic relations
 
     def require(self) -> None:
         if not self.tables and not self.all_tables:
@@ -80,6 +91,8 @@ class Analysis:
     database_wide: tuple[Problem, ...]  # generic relations: they belong to no one closure
     generic: tuple[GenericReference, ...]
     functions: tuple[Function, ...]
+    django: DjangoDatabase | None = None  # the database's Django models, when it has them
+    notes: tuple[str, ...] = ()  # what Django knowledge decided: keys left out, relations found
 
     def problems_of(self, key: Key, closure: Closure) -> list[Problem]:
         """Everything found for one key: its own problems and its closure's."""
@@ -231,10 +244,23 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     catalog = read_catalog(conn)
     soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
+    django = read_django(conn, catalog)
+    if django is not None:
+        refuse_named(django, graph, selection.tables)
     keys = select_keys(graph, selection)
+    notes: list[str] = []
+    if django is not None:
+        keys, notes = users_keys(django, graph, keys, selection.tables)
     functions = catalog.functions  # read in the catalog's snapshot
     declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
     closures = closures_for(graph, keys)
+    if django is not None and selection.generic:
+        found, found_notes = find_generic_relations(
+            conn, django, graph, closures, selection.all_tables, declared
+        )
+        generic += tuple(found)
+        declared |= frozenset(g.column for g in found)
+        notes += found_notes
     per_closure, database_wide = problems_by_closure(
         graph,
         closures,
@@ -254,6 +280,8 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
         database_wide=tuple(database_wide),
         generic=generic,
         functions=functions,
+        django=django,
+        notes=tuple(notes),
     )
 
 
@@ -262,6 +290,7 @@ def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     document["problems"] = [_problem_json(p) for p in analysis.database_wide]
+    document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
 
 
@@ -317,6 +346,67 @@ def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> st
     ]
     header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
     return script(planned, conn, header)
+
+
+def render_django_migration(
+    conn: psycopg.Connection | None,
+    conversion: Conversion,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The plan as a Django migration module: the script's statements in RunSQL and the
+    AlterFields of app's models. Refused outside a Django database."""
+    django = _django_of(conversion.analysis)
+    planned = conversion.plan
+    generic = [g.column for g in conversion.analysis.generic]
+    nodes = list(dict.fromkeys(n for c in planned.closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, conversion.analysis.catalog, nodes, generic)
+    statements = [as_text(s, conn) for _, ss in plan_sql(planned) for s in ss]
+    header = [
+        f"uuidpk {__version__}: convert {len(planned.keys)} key(s), "
+        f"{conversion.columns} column(s), to uuid"
+    ]
+    header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
+    if any(isinstance(op, CreateKeyFunction) and op.key for s in planned.steps for op in s.ops):
+        header.append("this module holds the kept derivation key (--key-file): keep it secret")
+    return migration_module(
+        changes, statements, django, app=app, name=name, state_only=False, header=header
+    )
+
+
+def render_django_state(
+    conn: psycopg.Connection,
+    selection: Selection,
+    *,
+    app: str | None = None,
+    name: str | None = None,
+) -> str:
+    """A state-only Django migration for app's models: the AlterFields, no SQL. It needs no
+    plan, so it works before the conversion (integer keys, for another app's models or ahead
+    of an online run) and after it: then --table names keys that are uuid already, and --all
+    takes the user's keys that are uuid with a database default (Django never gives a
+    UUIDField one: uuidpk did), with the uuid object ids beside a content type."""
+    analysis = analyse(conn, selection)
+    django = _django_of(analysis)
+    graph = analysis.graph
+    keys = list(analysis.keys)
+    generic = [g.column for g in analysis.generic]
+    if selection.all_tables:
+        keys += [k for k in converted_keys(django, graph) if k not in keys]
+    if selection.generic:
+        generic += [n for n in uuid_object_ids(django, graph) if n not in generic]
+    closures = closures_for(graph, keys)
+    nodes = list(dict.fromkeys(n for c in closures for n in c.nodes if n not in generic))
+    changes = field_changes(django, analysis.catalog, nodes, generic)
+    header = [f"uuidpk {__version__}: the model state of {len(keys)} key(s) converted to uuid"]
+    return migration_module(changes, [], django, app=app, name=name, state_only=True, header=header)
+
+
+def _django_of(analysis: Analysis) -> DjangoDatabase:
+    if analysis.django is None:
+        raise Refused("not a Django database: it has no django_content_type table")
+    return analysis.django
 
 
 # -- applying and verifying ---------------------------------------------------------------------

@@ -79,17 +79,22 @@ def derive(derivation: Derivation, column: str) -> sql.Composed:
     value = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(name)
     if derivation.cases:
         assert derivation.case_column is not None
+        # A text object id keeps the rows whose content type names a table left as it is:
+        # their values still point at the same rows. An integer one cannot (it becomes uuid):
+        # the planner refuses those rows.
+        cast = sql.SQL("::text") if derivation.as_text else sql.SQL("")
         whens = [
-            sql.SQL("WHEN {} THEN {}").format(
+            sql.SQL("WHEN {} THEN ({}){}").format(
                 sql.Literal(content_type),
                 derive(replace(derivation, root=case_root, cases=()), column),
+                cast,
             )
             for content_type, case_root in derivation.cases
         ]
-        expression = sql.SQL("CASE {} {} END").format(
-            sql.Identifier(derivation.case_column), sql.SQL(" ").join(whens)
+        otherwise = sql.SQL(" ELSE {}").format(name) if derivation.as_text else sql.SQL("")
+        return sql.SQL("CASE {} {}{} END").format(
+            sql.Identifier(derivation.case_column), sql.SQL(" ").join(whens), otherwise
         )
-        return sql.SQL("({})::text").format(expression) if derivation.as_text else expression
     if derivation.version != 7:
         return template("derive_expression").format(root=root, value=value)
     if derivation.ms_from == "column":

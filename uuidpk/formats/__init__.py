@@ -1,2 +1,3 @@
 """Output formats beyond the psql script and inspect's text: pictures of the closures
-(pictures.py) and the squawk lint annotations of offline scripts (lint.py)."""
+(pictures.py), the squawk lint annotations of offline scripts (lint.py), and the conversion as a
+Django migration module (django_migration.py)."""
