@@ -1,42 +1,45 @@
-"""Fingerprints: what is measured before the change (and again after it), and how.
+"""Fingerprints: what is measured inside the migration (before the change, with the derivation
+at hand) and again by a later `verify`, and how.
 
 A fingerprint spec says what to measure; it is computed from the graph and the closures alone
-(no I/O) and names only things a conversion keeps: tables, constraint names, and the columns
-that are not converted. `record_fingerprint` stores the spec and what it measured in the uuidpk
-schema, inside the migration's transaction, before anything changes; `verify` measures again with
-the stored spec and compares.
+(no I/O) and names only things a conversion keeps: tables, constraint names, column names.
+
+Relations are proven by identity, not by content. Inside the migration's transaction the
+derivation function f exists (the plan's prepare step makes it in pg_temp), so before anything
+changes each converted column is measured as f(old value): the value it is about to become.
+After the change, and at any later `verify`, the same columns are measured as they are. Two
+parents with equal other columns stay two parents (their keys differ), and a parent whose uuid
+was changed together with all its children differs from f(its old key), which no one can
+compute without the key.
 
 What is measured, per closure:
-- per table: row count and a multiset hash of its rows, each row being its non-converted columns
-  plus, for each closure foreign key declared on it, the referenced parent row's non-converted
-  columns (so swapping two pairings in a join table whose only columns are the keys shows);
-- per foreign key: the multiset of (child row, parent row) pairs it joins, the child rows whose
-  reference is NULL, and those whose reference finds no parent (orphans).
-One query per table computes its own measure and those of the foreign keys declared on it (one
-join per foreign key, shared by both). A parent referenced by several foreign keys is hashed once
-into a scratch table (keep_parent_rows.sql) instead of once per foreign key.
+- per table: row count and a multiset hash of its rows (every column: converted ones as f(old)
+  before, as they are after);
+- per foreign key (or declared soft reference): the multiset of (child row identity, parent key)
+  pairs, where the identity is the child's primary key (f(old) when converted) or, for a table
+  without one, its whole row; the child rows whose reference is NULL; and those whose reference
+  finds no parent (orphans), by a join on the key alone.
+One query per table computes its own measure and those of the foreign keys declared on it, and
+inserts them into uuidpk.fingerprint itself (record_sql), so `generate`'s script records the
+very same fingerprint with the same statements.
 
 A row hash XORs one 64-bit hash per column (of the column's text, seeded with its position) and
 mixes the result; a multiset hash is the sum of row hashes as numeric: duplicate rows count as
 often as they occur, row order does not matter. Text depends on settings (time zone, date style,
-float digits, ...), so those are pinned with SET LOCAL while measuring and put back afterwards.
+float digits, search_path for deparsed definitions, ...), so those are pinned for the length of
+a measurement (pin_sql) and put back afterwards (unpin_sql).
 
-Storage (sql_templates/verify/create_*.sql):
-    uuidpk.fingerprint_run (id, taken_at, spec jsonb, status recorded|verified|failed)
-    uuidpk.fingerprint (run_id, kind table|fk|fk_nulls|fk_orphans, object, row_count, hash)
-object is "schema.table" for a table, "constraint on schema.table" for a foreign key, each name
-double-quoted when it is not a plain lower-case identifier. spec is FingerprintSpec.to_json():
-    {"version": 1,
-     "tables": [{"schema", "name", "only", "values": [...], "converted": [...]}],
-     "foreign_keys": [{"name", "schema", "table", "only", "columns", "values",
-                       "ref_schema", "ref_table", "ref_only", "ref_columns", "ref_values",
-                       "validated"}]}
+Storage: see store.py. spec is FingerprintSpec.to_json():
+    {"version": 2,
+     "tables": [{"schema", "name", "only", "values", "converted", "keep_text", "identity"}],
+     "foreign_keys": [{"name", "schema", "table", "only", "columns", "identity",
+                       "ref_schema", "ref_table", "ref_only", "ref_columns", "validated", "soft"}]}
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,21 +49,26 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import store, templates
-from .errors import VerificationFailed
-from .graph import Closure, Graph
+from .fingerprint_spec import (
+    SPEC_VERSION,
+    Derived,
+    FingerprintSpec,
+    ForeignKeySpec,
+    TableSpec,
+    derived_columns,
+    fingerprint_spec,
+)
 from .model import QualifiedName
-from .naming import display_name, quote_if_needed
-
-SPEC_VERSION = 1
+from .naming import display_name
 
 TABLE = "table"
 FK = "fk"
 FK_NULLS = "fk_nulls"
 FK_ORPHANS = "fk_orphans"
 
-# Settings that change the text of a value, pinned while measuring so that a fingerprint taken by
-# one session compares equal with one taken by another (psql with another TimeZone, a driver
-# with another DateStyle, ...).
+# Settings that change the text of a value or of a deparsed definition, pinned while measuring
+# so that a fingerprint taken by one session compares equal with one taken by another (psql with
+# another TimeZone, a driver with another DateStyle, another search_path, ...).
 PINNED_SETTINGS: dict[str, str] = {
     "TimeZone": "UTC",
     "DateStyle": "ISO, YMD",
@@ -68,204 +76,41 @@ PINNED_SETTINGS: dict[str, str] = {
     "extra_float_digits": "3",
     "bytea_output": "hex",
     "lc_monetary": "C",
+    # pg_get_constraintdef() and pg_get_expr() qualify every name not visible on the path.
+    "search_path": "pg_catalog",
     # Never a fingerprint of only the rows a policy lets this role see: with row_security off,
     # a query that a policy would filter fails instead (superusers and owners see every row).
     "row_security": "off",
 }
 
 Progress = Callable[[str], None]
+Statement = sql.SQL | sql.Composed
 
-
-# -- the spec: what to measure ---------------------------------------------------------------
-@dataclass(frozen=True)
-class TableSpec:
-    """One table of the closures."""
-
-    table: QualifiedName
-    only: bool  # FROM ONLY: a plain table (a partitioned one is read with its partitions)
-    values: tuple[str, ...]  # the columns the conversion leaves alone
-    converted: tuple[str, ...]  # the closure's columns on this table
-    keep_text: tuple[str, ...] = ()  # converted, but stay text (generic relations' object ids)
-
-    @property
-    def object(self) -> str:
-        return display_name(self.table)
-
-
-@dataclass(frozen=True)
-class ForeignKeySpec:
-    """One foreign key of the closures (all its column pairs), or a soft reference the user
-    declared (--soft-ref): a column converted with its target's closure, with no constraint."""
-
-    name: str
-    table: QualifiedName
-    only: bool
-    columns: tuple[str, ...]
-    values: tuple[str, ...]  # the child's non-converted columns
-    ref_table: QualifiedName
-    ref_only: bool
-    ref_columns: tuple[str, ...]
-    ref_values: tuple[str, ...]  # the parent's non-converted columns
-    validated: bool
-    soft: bool = False
-
-    @property
-    def what(self) -> str:
-        return "soft reference" if self.soft else "foreign key"
-
-    @property
-    def object(self) -> str:
-        if self.soft:
-            return (
-                f"{display_name(self.table)}.{quote_if_needed(self.columns[0])} -> "
-                f"{display_name(self.ref_table)}.{quote_if_needed(self.ref_columns[0])}"
-            )
-        return f"{quote_if_needed(self.name)} on {display_name(self.table)}"
-
-
-@dataclass(frozen=True)
-class FingerprintSpec:
-    tables: tuple[TableSpec, ...]
-    foreign_keys: tuple[ForeignKeySpec, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": SPEC_VERSION,
-            "tables": [
-                {
-                    "schema": t.table.schema,
-                    "name": t.table.name,
-                    "only": t.only,
-                    "values": list(t.values),
-                    "converted": list(t.converted),
-                    "keep_text": list(t.keep_text),
-                }
-                for t in self.tables
-            ],
-            "foreign_keys": [
-                {
-                    "name": f.name,
-                    "schema": f.table.schema,
-                    "table": f.table.name,
-                    "only": f.only,
-                    "columns": list(f.columns),
-                    "values": list(f.values),
-                    "ref_schema": f.ref_table.schema,
-                    "ref_table": f.ref_table.name,
-                    "ref_only": f.ref_only,
-                    "ref_columns": list(f.ref_columns),
-                    "ref_values": list(f.ref_values),
-                    "validated": f.validated,
-                    "soft": f.soft,
-                }
-                for f in self.foreign_keys
-            ],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FingerprintSpec:
-        if data.get("version") != SPEC_VERSION:
-            raise VerificationFailed(
-                f"fingerprint spec version {data.get('version')!r} is not one this uuidpk reads"
-            )
-        tables = tuple(
-            TableSpec(
-                QualifiedName(t["schema"], t["name"]),
-                bool(t["only"]),
-                tuple(t["values"]),
-                tuple(t["converted"]),
-                tuple(t.get("keep_text", ())),
-            )
-            for t in data["tables"]
-        )
-        foreign_keys = tuple(
-            ForeignKeySpec(
-                name=f["name"],
-                table=QualifiedName(f["schema"], f["table"]),
-                only=bool(f["only"]),
-                columns=tuple(f["columns"]),
-                values=tuple(f["values"]),
-                ref_table=QualifiedName(f["ref_schema"], f["ref_table"]),
-                ref_only=bool(f["ref_only"]),
-                ref_columns=tuple(f["ref_columns"]),
-                ref_values=tuple(f["ref_values"]),
-                validated=bool(f["validated"]),
-                soft=bool(f.get("soft", False)),
-            )
-            for f in data["foreign_keys"]
-        )
-        return cls(tables, foreign_keys)
-
-
-def fingerprint_spec(
-    graph: Graph, closures: Sequence[Closure], keep_text: frozenset[tuple[int, int]] = frozenset()
-) -> FingerprintSpec:
-    """What to measure for these closures. Pure: the graph already holds the catalog."""
-    catalog = graph.catalog
-    nodes = {n for closure in closures for n in closure.nodes}
-
-    def split(table_oid: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        # A column of a partition is converted when its column on the topmost table is.
-        values, converted = [], []
-        for column in catalog.columns_of(table_oid):
-            if graph.canon((table_oid, column.attnum)) in nodes:
-                converted.append(column.name)
-            else:
-                values.append(column.name)
-        return tuple(values), tuple(converted)
-
-    def only(table_oid: int) -> bool:
-        return not catalog.table(table_oid).is_partitioned
-
-    tables = []
-    for table_oid in sorted(
-        {t for c in closures for t in c.tables}, key=lambda t: catalog.table(t).qname
-    ):
-        values, converted = split(table_oid)
-        texts = tuple(
-            c.name for c in catalog.columns_of(table_oid) if (table_oid, c.attnum) in keep_text
-        )
-        tables.append(
-            TableSpec(catalog.table(table_oid).qname, only(table_oid), values, converted, texts)
-        )
-    constraints = {e.constraint.oid: e.constraint for c in closures for e in c.edges}
-    foreign_keys = []
-    for fk in constraints.values():
-        assert fk.ref_table_oid is not None
-        foreign_keys.append(
-            ForeignKeySpec(
-                name=fk.name,
-                table=catalog.table(fk.table_oid).qname,
-                only=only(fk.table_oid),
-                columns=tuple(catalog.column(fk.table_oid, a).name for a in fk.columns),
-                values=split(fk.table_oid)[0],
-                ref_table=catalog.table(fk.ref_table_oid).qname,
-                ref_only=only(fk.ref_table_oid),
-                ref_columns=tuple(catalog.column(fk.ref_table_oid, a).name for a in fk.ref_columns),
-                ref_values=split(fk.ref_table_oid)[0],
-                validated=fk.validated,
-            )
-        )
-    soft = {e for c in closures for e in c.soft_edges}
-    for edge in soft:
-        child, parent = catalog.table(edge.child[0]), catalog.table(edge.parent[0])
-        foreign_keys.append(
-            ForeignKeySpec(
-                name="",
-                table=child.qname,
-                only=only(child.oid),
-                columns=(catalog.column(*edge.child).name,),
-                values=split(child.oid)[0],
-                ref_table=parent.qname,
-                ref_only=only(parent.oid),
-                ref_columns=(catalog.column(*edge.parent).name,),
-                ref_values=split(parent.oid)[0],
-                validated=False,
-                soft=True,
-            )
-        )
-    foreign_keys.sort(key=lambda f: (f.soft, f.table, f.name, f.columns))
-    return FingerprintSpec(tuple(tables), tuple(foreign_keys))
+__all__ = [
+    "FK",
+    "FK_NULLS",
+    "FK_ORPHANS",
+    "SPEC_VERSION",
+    "TABLE",
+    "Derived",
+    "FingerprintSpec",
+    "ForeignKeySpec",
+    "Measure",
+    "Run",
+    "TableSpec",
+    "derived_columns",
+    "fingerprint_spec",
+    "fingerprint_sql",
+    "measure",
+    "measure_all",
+    "measure_sql",
+    "read_measures",
+    "read_run",
+    "record_fingerprint",
+    "record_schema",
+    "record_sql",
+    "schema_sql",
+]
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -284,7 +129,7 @@ class _Relation:
 
     table: QualifiedName
     only: bool
-    values: tuple[str, ...]
+    columns: tuple[str, ...]
     foreign_keys: tuple[ForeignKeySpec, ...]
     object: str | None  # record the table's own measure under this name; None: only its FKs
 
@@ -297,14 +142,14 @@ def _relations(spec: FingerprintSpec) -> list[_Relation]:
     tables = {t.table for t in spec.tables}
     for t in spec.tables:
         fks = tuple(f for f in spec.foreign_keys if f.table == t.table)
-        relations.append(_Relation(t.table, t.only, t.values, fks, t.object))
+        relations.append(_Relation(t.table, t.only, t.columns, fks, t.object))
     others: dict[QualifiedName, list[ForeignKeySpec]] = {}
     for f in spec.foreign_keys:
         if f.table not in tables:
             others.setdefault(f.table, []).append(f)
     for table, declared in sorted(others.items()):
         first = declared[0]
-        relations.append(_Relation(table, first.only, first.values, tuple(declared), None))
+        relations.append(_Relation(table, first.only, first.row, tuple(declared), None))
     return relations
 
 
@@ -317,96 +162,193 @@ def _only(flag: bool) -> sql.SQL:
     return sql.SQL("ONLY") if flag else sql.SQL("")
 
 
-def _row_hash(alias: str, columns: Sequence[str]) -> sql.Composable:
+def _row_hash(values: Sequence[sql.Composable]) -> sql.Composable:
+    """The hash of some values of one row (column_hash.sql, row_hash.sql)."""
     terms: list[sql.Composable] = [
-        _template("column_hash").format(
-            column=sql.Identifier(alias, column), position=sql.Literal(position)
-        )
-        for position, column in enumerate(columns, start=1)
+        _template("column_hash").format(column=value, position=sql.Literal(position))
+        for position, value in enumerate(values, start=1)
     ]
     joined = sql.SQL(" # ").join(terms) if terms else sql.SQL("0::int8")
     return _template("row_hash").format(columns=joined)
 
 
-# A parent as the joins see it: which rows, which key columns, which columns hashed.
-ParentKey = tuple[QualifiedName, bool, tuple[str, ...], tuple[str, ...]]
+# A parent's key column whose (old key, derived key) pairs are kept for the joins.
+KeptKey = tuple[QualifiedName, str]
 
 
-def _parent_key(fk: ForeignKeySpec) -> ParentKey:
-    return (fk.ref_table, fk.ref_only, fk.ref_columns, fk.ref_values)
-
-
-def parent_rows_sql(parent: ParentKey) -> sql.Composed:
-    """(k1, ..., h) per parent row (see parent_rows.sql)."""
-    table, only, columns, values = parent
-    keys = sql.SQL(", ").join(
-        sql.SQL("{} AS {}").format(sql.Identifier("p", col), sql.Identifier(f"k{i}"))
-        for i, col in enumerate(columns, start=1)
-    )
-    return _template("parent_rows").format(
-        keys=keys,
-        row_hash=_row_hash("p", values),
-        only=_only(only),
-        table=sql.Identifier(table.schema, table.name),
-    )
+def _kept_key(fk: ForeignKeySpec) -> KeptKey | None:
+    """The parent key a foreign key can take its reference's new value from: a validated,
+    single-column key (every non-NULL reference finds its parent, so the parent's f(key) is the
+    reference's f(value)). Soft references and NOT VALID keys may hold orphans, and a partly
+    NULL composite reference matches nothing: those derive their own values."""
+    if fk.soft or not fk.validated or len(fk.columns) != 1:
+        return None
+    return (fk.ref_table, fk.ref_columns[0])
 
 
 def measure_sql(
-    relation: _Relation, kept: dict[ParentKey, sql.Identifier] | None = None
+    relation: _Relation,
+    derived: Mapping[str, sql.Composable] | None = None,
+    kept: Mapping[KeptKey, str] | None = None,
 ) -> sql.Composed:
-    """The one query that measures a relation (see measure_relation.sql); parents found in
-    kept are joined from their kept (key, hash) table instead of being hashed again."""
+    """The one query that measures a relation (see measure_relation.sql). With derived (inside
+    the migration, before the change), converted columns are measured as f(old value); a
+    reference whose parent's keys are kept (keep_keys_sql) takes its f(value) from there."""
+    derived = derived or {}
     kept = kept or {}
-    child_hash = _row_hash("c", relation.values)
+    index = {column: i for i, column in enumerate(relation.columns, start=1)}
+    referencing = {col for fk in relation.foreign_keys for col in fk.columns}
+    from_parent: dict[str, sql.Identifier] = {}
+    for n, fk in enumerate(relation.foreign_keys, start=1):
+        key = _kept_key(fk)
+        if key is not None and key in kept and fk.columns[0] in derived:
+            from_parent.setdefault(fk.columns[0], sql.Identifier(f"p{n}", "d1"))
+    outputs: list[sql.Composable] = []
+    for column, i in index.items():
+        name = sql.Identifier(column)
+        if column in derived and column not in from_parent:
+            outputs.append(sql.SQL("{} AS {}").format(derived[column], _value(i)))
+        if column in derived and column in referencing:
+            outputs.append(sql.SQL("{} AS {}").format(name, _old(i)))
+        elif column not in derived:
+            outputs.append(sql.SQL("{} AS {}").format(name, _value(i)))
+
+    def value(column: str) -> sql.Identifier:
+        if column in from_parent:
+            return from_parent[column]
+        return sql.Identifier("c", f"uuidpk_v{index[column]}")
+
+    def old(column: str) -> sql.Identifier:
+        prefix = "uuidpk_o" if column in derived else "uuidpk_v"
+        return sql.Identifier("c", f"{prefix}{index[column]}")
+
     joins: list[sql.Composable] = []
     aggregates: list[sql.Composable] = []
-    row_hash: sql.Composable = child_hash
-    fk_parts: list[sql.Composable] = []
-    matched_first: sql.Composable = sql.SQL("true")
     for n, fk in enumerate(relation.foreign_keys, start=1):
         alias = f"p{n}"
-        parent = _parent_key(fk)
-        source = kept.get(parent) or sql.SQL("({})").format(parent_rows_sql(parent))
+        identity = _row_hash([value(c) for c in fk.identity or relation.columns])
+        reference = _row_hash([value(c) for c in fk.columns])
         # A soft reference may hold a key's values in another type (a text or bigint object
         # id): compare their text, which is the same before and after the conversion.
         equals = sql.SQL("{}::text = {}::text" if fk.soft else "{} = {}")
         condition = sql.SQL(" AND ").join(
-            equals.format(sql.Identifier(alias, f"k{i}"), sql.Identifier("c", col))
+            equals.format(sql.Identifier(alias, f"k{i}"), old(col))
             for i, col in enumerate(fk.columns, start=1)
         )
+        keys = sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(sql.Identifier("p", col), sql.Identifier(f"k{i}"))
+            for i, col in enumerate(fk.ref_columns, start=1)
+        )
+        kept_key = _kept_key(fk)
+        source: sql.Composable = _template("parent_keys").format(
+            keys=keys,
+            only=_only(fk.ref_only),
+            table=sql.Identifier(fk.ref_table.schema, fk.ref_table.name),
+        )
+        if kept_key is not None and kept_key in kept:
+            source = sql.Identifier("pg_temp", kept[kept_key])
         joins.append(
             _template("parent_join").format(
                 source=source, alias=sql.Identifier(alias), condition=condition
             )
         )
-        parent_hash = sql.Identifier(alias, "h")
-        matched = sql.SQL("{} IS NOT NULL").format(parent_hash)
-        has_null = sql.SQL(" OR ").join(
-            sql.SQL("{} IS NULL").format(sql.Identifier("c", col)) for col in fk.columns
-        )
-        if n == 1:
-            matched_first = matched
-        row_hash = _template("pair_hash").format(child=row_hash, parent=parent_hash)
-        fk_parts.append(
+        aggregates.append(
             _template("fk_aggregates").format(
-                matched=matched,
-                pair_hash=_template("pair_hash").format(child=child_hash, parent=parent_hash),
-                has_null=has_null,
+                matched=sql.SQL("{} IS NOT NULL").format(sql.Identifier(alias, "k1")),
+                pair_hash=_template("pair_hash").format(child=identity, parent=reference),
+                has_null=sql.SQL(" OR ").join(
+                    sql.SQL("{} IS NULL").format(old(col)) for col in fk.columns
+                ),
                 pairs=sql.Identifier(f"fk{n}_pairs"),
                 hash=sql.Identifier(f"fk{n}_hash"),
                 nulls=sql.Identifier(f"fk{n}_nulls"),
                 orphans=sql.Identifier(f"fk{n}_orphans"),
             )
         )
-    aggregates.append(
-        _template("relation_aggregates").format(row_hash=row_hash, split=matched_first)
-    )
-    aggregates.extend(fk_parts)
     return _template("measure_relation").format(
-        aggregates=sql.SQL(",\n       ").join(aggregates),
+        row_hash=_row_hash([value(c) for c in relation.columns]),
+        columns=sql.SQL(",\n               ").join(outputs) if outputs else sql.SQL("1"),
+        # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the aggregates, which
+        # would compute each derivation (a sha256) once per hash that uses it, not once a row.
+        fence=sql.SQL(" OFFSET 0" if derived else ""),
+        aggregates=sql.SQL("").join(sql.SQL(",\n       ") + a for a in aggregates),
         only=_only(relation.only),
         table=sql.Identifier(relation.table.schema, relation.table.name),
         joins=sql.SQL("\n").join(joins),
+    )
+
+
+def _value(i: int) -> sql.Identifier:
+    return sql.Identifier(f"uuidpk_v{i}")
+
+
+def _old(i: int) -> sql.Identifier:
+    return sql.Identifier(f"uuidpk_o{i}")
+
+
+def _kinds(relation: _Relation) -> list[tuple[str, str, str, str | None]]:
+    """(kind, object, count column, hash column) for each value one measuring query gives."""
+    kinds: list[tuple[str, str, str, str | None]] = []
+    if relation.object is not None:
+        kinds.append((TABLE, relation.object, "row_count", "hash"))
+    for n, fk in enumerate(relation.foreign_keys, start=1):
+        kinds.append((FK, fk.object, f"fk{n}_pairs", f"fk{n}_hash"))
+        kinds.append((FK_NULLS, fk.object, f"fk{n}_nulls", None))
+        kinds.append((FK_ORPHANS, fk.object, f"fk{n}_orphans", None))
+    return kinds
+
+
+def keep_keys_sql(
+    spec: FingerprintSpec, derived: Derived
+) -> tuple[dict[KeptKey, str], list[Statement]]:
+    """Each parent key that validated foreign keys reference, with its derived value, in a
+    temporary table (keep_keys.sql): f() is a sha256, and a child table would otherwise compute
+    it once per row for a value its parent has. The kept keys, and the statements."""
+    kept: dict[KeptKey, str] = {}
+    statements: list[Statement] = []
+    for fk in spec.foreign_keys:
+        key = _kept_key(fk)
+        if key is None or key in kept:
+            continue
+        table, column = key
+        expression = derived.get(table, {}).get(column)
+        if expression is None:
+            continue
+        name = f"uuidpk_keys_{len(kept) + 1}"
+        kept[key] = name
+        target = sql.Identifier("pg_temp", name)
+        statements.append(
+            _template("keep_keys").format(
+                name=target,
+                key=sql.Identifier(column),
+                derived=expression,
+                only=_only(fk.ref_only),
+                table=sql.Identifier(table.schema, table.name),
+            )
+        )
+        statements.append(_template("analyze_keys").format(name=target))
+    return kept, statements
+
+
+def record_sql(
+    relation: _Relation,
+    derived: Mapping[str, sql.Composable],
+    kept: Mapping[KeptKey, str] | None = None,
+) -> sql.Composed:
+    """Measure a relation and insert its values into the current run (record_values.sql)."""
+    rows = sql.SQL(",\n       ").join(
+        sql.SQL("({}, {}, m.{}, {})").format(
+            sql.Literal(kind),
+            sql.Literal(obj),
+            sql.Identifier(count),
+            sql.SQL("coalesce(m.{}, 0)").format(sql.Identifier(h))
+            if h
+            else sql.SQL("NULL::numeric"),
+        )
+        for kind, obj, count, h in _kinds(relation)
+    )
+    return _template("record_values").format(
+        run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
     )
 
 
@@ -414,23 +356,15 @@ def _as_int(value: Decimal | int | None) -> int:
     return 0 if value is None else int(value)
 
 
-def _measure_relation(
-    conn: psycopg.Connection, relation: _Relation, kept: dict[ParentKey, sql.Identifier]
-) -> Measures:
+def _measure_relation(conn: psycopg.Connection, relation: _Relation) -> Measures:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(measure_sql(relation, kept))
+        cur.execute(measure_sql(relation))
         row = cur.fetchone()
     assert row is not None
-    result: Measures = {}
-    if relation.object is not None:
-        result[(TABLE, relation.object)] = Measure(
-            row["row_count"], _as_int(row["hash_a"]) + _as_int(row["hash_b"])
-        )
-    for n, fk in enumerate(relation.foreign_keys, start=1):
-        result[(FK, fk.object)] = Measure(row[f"fk{n}_pairs"], _as_int(row[f"fk{n}_hash"]))
-        result[(FK_NULLS, fk.object)] = Measure(row[f"fk{n}_nulls"], None)
-        result[(FK_ORPHANS, fk.object)] = Measure(row[f"fk{n}_orphans"], None)
-    return result
+    return {
+        (kind, obj): Measure(row[count], None if h is None else _as_int(row[h]))
+        for kind, obj, count, h in _kinds(relation)
+    }
 
 
 @dataclass(frozen=True)
@@ -440,20 +374,17 @@ class Unmeasurable:
     reason: str
 
 
-def _pin_settings(conn: psycopg.Connection) -> dict[str, str]:
-    """SET LOCAL the pinned settings; returns the previous values, to put them back."""
-    names = list(PINNED_SETTINGS)
-    rows = conn.execute(_template("current_settings"), {"names": names}).fetchall()
-    previous = {name: value for name, value in rows}
-    _set_settings(conn, PINNED_SETTINGS)
-    return previous
-
-
-def _set_settings(conn: psycopg.Connection, settings: dict[str, str]) -> None:
-    conn.execute(
-        _template("set_settings"),
-        {"names": list(settings), "values": list(settings.values())},
+def pin_sql() -> sql.Composed:
+    """SET LOCAL the pinned settings, keeping the session's values to put back (unpin_sql)."""
+    return _template("pin_settings").format(
+        names=sql.Literal(list(PINNED_SETTINGS)), values=sql.Literal(list(PINNED_SETTINGS.values()))
     )
+
+
+def unpin_sql() -> sql.Composed:
+    """Put back the settings pin_sql found: inside a migration the statements after a
+    measurement run with the user's settings (a view restored with the user's search_path)."""
+    return _template("unpin_settings").format(names=sql.Literal(list(PINNED_SETTINGS)))
 
 
 def measure_all(
@@ -463,72 +394,30 @@ def measure_all(
     tolerate: bool,
     progress: Progress | None = None,
 ) -> tuple[Measures, list[Unmeasurable]]:
+    """Measure the database as it is now, one read-only query per relation."""
     measures: Measures = {}
     failures: list[Unmeasurable] = []
     with conn.transaction():
-        previous = _pin_settings(conn)
-        kept = _keep_parents(conn, spec, tolerate=tolerate, progress=progress)
+        conn.execute(pin_sql())
         for relation in _relations(spec):
             if progress:
                 progress(f"fingerprint {display_name(relation.table)}")
             if not tolerate:
-                measures.update(_measure_relation(conn, relation, kept))
+                measures.update(_measure_relation(conn, relation))
                 continue
             # A savepoint each: a table dropped or a column renamed since the fingerprint is a
             # difference to report, not a reason to stop measuring the others.
             try:
                 with conn.transaction():
-                    measures.update(_measure_relation(conn, relation, kept))
+                    measures.update(_measure_relation(conn, relation))
             except psycopg.Error as exc:
                 reason = (getattr(exc.diag, "message_primary", None) or str(exc)).strip()
                 if relation.object is not None:
                     failures.append(Unmeasurable("table", relation.object, reason))
                 for fk in relation.foreign_keys:
                     failures.append(Unmeasurable(fk.what, fk.object, reason))
-        for name in kept.values():
-            conn.execute(_template("drop_parent_rows").format(name=name))
-        # Put back what the session had: inside a migration the statements after this one run
-        # with the user's settings, as generate's script would.
-        _set_settings(conn, previous)
+        conn.execute(unpin_sql())
     return measures, failures
-
-
-def _keep_parents(
-    conn: psycopg.Connection,
-    spec: FingerprintSpec,
-    *,
-    tolerate: bool,
-    progress: Progress | None = None,
-) -> dict[ParentKey, sql.Identifier]:
-    """Hash once each parent that several foreign keys reference (a users table referenced by
-    thirty keys would otherwise be read and hashed thirty times). A parent that cannot be kept
-    (gone since the fingerprint, when tolerating) is left to the joins, which then report it."""
-    uses: dict[ParentKey, int] = {}
-    for fk in spec.foreign_keys:
-        uses[_parent_key(fk)] = uses.get(_parent_key(fk), 0) + 1
-    shared = [parent for parent, count in uses.items() if count > 1]
-    kept: dict[ParentKey, sql.Identifier] = {}
-    if not shared:
-        return kept
-    store.create_schema(conn)
-    pid = conn.info.backend_pid
-    for n, parent in enumerate(shared, start=1):
-        if progress:
-            progress(f"fingerprint parent rows of {display_name(parent[0])}")
-        name = sql.Identifier("uuidpk", f"fingerprint_parent_{pid}_{n}")
-        try:
-            with conn.transaction():
-                conn.execute(_template("drop_parent_rows").format(name=name))
-                conn.execute(
-                    _template("keep_parent_rows").format(name=name, rows=parent_rows_sql(parent))
-                )
-                conn.execute(_template("analyze_parent_rows").format(name=name))
-        except psycopg.Error:
-            if not tolerate:
-                raise
-            continue
-        kept[parent] = name
-    return kept
 
 
 def measure(
@@ -547,29 +436,81 @@ class Run:
     taken_at: dt.datetime
     spec: FingerprintSpec
     status: str
+    schema_after: tuple[dict[str, str], ...] | None = None  # None: not recorded
+    problems_before: tuple[dict[str, Any], ...] = ()
+
+
+def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, Statement]]:
+    """The statements that record a fingerprint, each with what it does: the tool's tables, a
+    new run, then under pinned settings one measurement per relation and the problems there
+    already are (sequences behind their columns). For the migration's transaction, after its
+    locks and its derivation functions, before any change; apply runs them and `generate`
+    prints them."""
+    statements: list[tuple[str, Statement]] = [
+        ("fingerprint tables", s) for s in store.fingerprint_tables_sql()
+    ]
+    statements.append(("fingerprint run", store.insert_run_sql(spec.to_json())))
+    statements.append(("pin settings", pin_sql()))
+    kept, keep = keep_keys_sql(spec, derived)
+    statements += [("fingerprint parent keys", s) for s in keep]
+    for relation in _relations(spec):
+        statements.append(
+            (
+                f"fingerprint {display_name(relation.table)}",
+                record_sql(relation, derived.get(relation.table, {}), kept),
+            )
+        )
+    statements += [
+        ("forget parent keys", _template("drop_keys").format(name=sql.Identifier("pg_temp", n)))
+        for n in kept.values()
+    ]
+    statements.append(("fingerprint lagging sequences", store.record_problems_sql()))
+    statements.append(("put settings back", unpin_sql()))
+    return statements
+
+
+def schema_sql(spec: FingerprintSpec) -> list[Statement]:
+    """Record in the current run the schema the migration leaves on the measured tables
+    (constraints, indexes, defaults, NOT NULL): after the change, before commit."""
+    return [pin_sql(), store.record_schema_sql(spec.relations), unpin_sql()]
 
 
 def record_fingerprint(
-    conn: psycopg.Connection, spec: FingerprintSpec, *, progress: Progress | None = None
+    conn: psycopg.Connection,
+    spec: FingerprintSpec,
+    derived: Derived,
+    *,
+    progress: Progress | None = None,
 ) -> Run:
-    """Measure now and store spec and values in uuidpk.fingerprint_run / uuidpk.fingerprint.
-    Meant for apply's `before` hook: same transaction as the migration, before any change."""
+    """Measure now and store spec and values in the uuidpk schema. Meant for apply's `before`
+    hook: same transaction as the migration, after the prepare step, before any change."""
     with conn.transaction():
-        store.create_fingerprint_tables(conn)
-        measures = measure(conn, spec, progress=progress)
-        run_id, taken_at = store.insert_run(conn, spec.to_json())
-        store.insert_values(
-            conn,
-            run_id,
-            [(kind, obj, m.row_count, m.hash) for (kind, obj), m in sorted(measures.items())],
-        )
-    return Run(run_id, taken_at, spec, "recorded")
+        for what, statement in fingerprint_sql(spec, derived):
+            if progress and what.startswith("fingerprint "):
+                progress(what)
+            conn.execute(statement)
+        stored = store.read_run(conn, None)
+    return Run(stored.id, stored.taken_at, spec, stored.status)
+
+
+def record_schema(conn: psycopg.Connection, spec: FingerprintSpec) -> None:
+    """Meant for apply's `after` hook: the schema as the migration leaves it."""
+    with conn.transaction():
+        for statement in schema_sql(spec):
+            conn.execute(statement)
 
 
 def read_run(conn: psycopg.Connection, run_id: int | None = None) -> Run:
     """The fingerprint run asked for, or the latest; VerificationFailed when there is none."""
     stored = store.read_run(conn, run_id)
-    return Run(stored.id, stored.taken_at, FingerprintSpec.from_json(stored.spec), stored.status)
+    return Run(
+        stored.id,
+        stored.taken_at,
+        FingerprintSpec.from_json(stored.spec),
+        stored.status,
+        None if stored.schema_after is None else tuple(stored.schema_after),
+        tuple(stored.problems_before or ()),
+    )
 
 
 def read_measures(conn: psycopg.Connection, run_id: int) -> Measures:

@@ -36,11 +36,18 @@ from .djangodb import (
 )
 from .errors import Refused, TableNotFound, UsageProblem, VerificationFailed
 from .executor import StepTiming, apply_offline
-from .fingerprint import fingerprint_spec, record_fingerprint
+from .fingerprint import (
+    derived_columns,
+    fingerprint_spec,
+    fingerprint_sql,
+    record_fingerprint,
+    record_schema,
+    schema_sql,
+)
 from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
-from .model import Catalog
+from .model import Catalog, ToolSchema
 from .ops import CreateKeyFunction, GenericReference, Options, Plan
 from .planning import closures_for, plan_conversion, require_runnable
 from .problems import Problem, Severity
@@ -345,7 +352,18 @@ def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> st
         "run with: psql -d DATABASE -f THIS_FILE",
     ]
     header += [f"WARNING {r.what} {r.name}: {r.reason}" for r in conversion.risks]
-    return script(planned, conn, header)
+    if conversion.analysis.catalog.tool_schema is ToolSchema.FOREIGN:
+        header.append("no fingerprint: a schema named uuidpk exists that uuidpk did not make")
+        return script(planned, conn, header)
+    spec = fingerprint_spec(conversion.graph, planned.closures, planned.text_columns)
+    derived = derived_columns(conversion.graph, planned, spec)
+    return script(
+        planned,
+        conn,
+        header,
+        after_locks=[statement for _, statement in fingerprint_sql(spec, derived)],
+        before_commit=schema_sql(spec),
+    )
 
 
 def render_django_migration(
@@ -450,12 +468,13 @@ def _apply(
     spec = fingerprint_spec(
         conversion.graph, conversion.plan.closures, conversion.plan.text_columns
     )
+    derived = derived_columns(conversion.graph, conversion.plan, spec)
     runs: list[int] = []
     checked: list[Verification] = []
 
     def before(conn: psycopg.Connection) -> None:
         started = time.perf_counter()
-        run = record_fingerprint(conn, spec)
+        run = record_fingerprint(conn, spec, derived)
         runs.append(run.id)
         say(
             f"fingerprint run {run.id}: {len(spec.tables)} table(s), "
@@ -463,6 +482,10 @@ def _apply(
         )
 
     def after(conn: psycopg.Connection) -> None:
+        # The schema as the migration leaves it, for a later verify to compare with.
+        record_schema(conn, spec)
+        if not verify:
+            return
         started = time.perf_counter()
         outcome = _verify(conn, runs[-1], check_sequences=False)
         checked.append(outcome)
@@ -491,7 +514,7 @@ def _apply(
         conversion.plan,
         dry_run=dry_run,
         before=before,
-        after=after if verify else None,
+        after=after,
         listener=listener or steps_to_say,
         sizes=sizes,
     )

@@ -4,7 +4,7 @@ only through psycopg.sql.Identifier and values through sql.Literal."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import singledispatch
 
@@ -523,18 +523,38 @@ def as_text(statement: sql.Composable, conn: psycopg.Connection | None) -> str:
     return statement.as_string(conn)
 
 
-def script(plan: Plan, conn: psycopg.Connection | None, header: list[str]) -> str:
-    """A psql script: stops at the first error and runs all in one transaction."""
+def script(
+    plan: Plan,
+    conn: psycopg.Connection | None,
+    header: list[str],
+    *,
+    after_locks: Sequence[sql.Composable] = (),
+    before_commit: Sequence[sql.Composable] = (),
+) -> str:
+    """A psql script: stops at the first error and runs all in one transaction. after_locks
+    runs once the step that takes the locks is done (a fingerprint), before_commit last."""
     body: list[str] = []
+    pending = list(after_locks)
     for step, statements in plan_sql(plan):
         body.append(f"-- {for_comment(step.name)}")
         body += [as_text(s, conn) + ";" for s in statements]
+        body.append("")
+        if pending and step.takes_locks:
+            body.append("-- record a fingerprint (uuidpk verify compares the database with it)")
+            body += [as_text(s, conn) + ";" for s in pending]
+            body.append("")
+            pending = []
+    if before_commit:
+        body.append("-- record the schema left behind (uuidpk verify compares with it)")
+        body += [as_text(s, conn) + ";" for s in before_commit]
         body.append("")
     # squawk's rules that an all-or-nothing transaction does not follow, each with its reason.
     notes = lint.ignore_comments("\n".join(body))
     out = [f"-- {for_comment(line)}" for line in [*header, *notes]]
     if any(isinstance(op, CreateKeyFunction) and op.key for s in plan.steps for op in s.ops):
         out.append("-- this script contains the kept derivation key (--key-file): keep it secret")
-    out += ["\\set ON_ERROR_STOP on", "BEGIN;", "", *body]
+    # The script is UTF-8 text; without this psql sends it in the database's encoding (LATIN1:
+    # every non-ASCII name misread, or refused).
+    out += ["\\set ON_ERROR_STOP on", "SET client_encoding = 'UTF8';", "BEGIN;", "", *body]
     out.append("COMMIT;")
     return "\n".join(out) + "\n"

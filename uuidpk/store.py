@@ -2,24 +2,29 @@
 kept there (fingerprint runs and their measured values). The one place that knows the layout of
 uuidpk's tables; an online journal's tables go here next.
 
-    uuidpk.fingerprint_run (id, taken_at, spec jsonb, status recorded|verified|failed)
+    uuidpk.fingerprint_run (id, taken_at, spec jsonb, status recorded|verified|failed,
+                            schema_after jsonb, problems_before jsonb)
     uuidpk.fingerprint (run_id, kind table|fk|fk_nulls|fk_orphans, object, row_count, hash)
+
+Writing is done by statements (the *_sql functions) that apply runs and `generate` prints into
+its script alike; they name the run by current_run_sql(), the session's last run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from . import templates
 from .errors import VerificationFailed
+from .model import QualifiedName
 
 # (kind, object, row count, hash) as uuidpk.fingerprint holds them.
 ValueRow = tuple[str, str, int, int | None]
@@ -35,6 +40,8 @@ class StoredRun:
     taken_at: dt.datetime
     spec: dict[str, Any]  # the fingerprint spec's JSON
     status: str  # recorded, verified, failed
+    schema_after: list[dict[str, str]] | None  # schema_objects.sql's rows; None: not recorded
+    problems_before: list[dict[str, Any]] | None
 
 
 def create_schema(conn: psycopg.Connection) -> None:
@@ -42,33 +49,58 @@ def create_schema(conn: psycopg.Connection) -> None:
     conn.execute(_template("create_schema", folder="migrate"))
 
 
-def create_fingerprint_tables(conn: psycopg.Connection) -> None:
-    """The uuidpk schema and its fingerprint tables, if missing (inside the caller's
+def fingerprint_tables_sql() -> list[sql.SQL]:
+    """The uuidpk schema and its fingerprint tables, if missing (inside the migration's
     transaction: a migration that rolls back leaves nothing behind)."""
-    create_schema(conn)
-    conn.execute(_template("create_run_table"))
-    conn.execute(_template("create_value_table"))
+    return [
+        _template("create_schema", folder="migrate"),
+        _template("create_run_table"),
+        _template("add_run_columns"),
+        _template("create_value_table"),
+    ]
 
 
-def insert_run(conn: psycopg.Connection, spec: dict[str, Any]) -> tuple[int, dt.datetime]:
-    """A new run holding a spec: its id and when it was taken."""
-    # Binary results: a timestamptz in text follows the session's DateStyle, which may be one
-    # psycopg cannot read back (German, SQL).
-    row = conn.execute(_template("insert_run"), {"spec": Jsonb(spec)}, binary=True).fetchone()
+def create_fingerprint_tables(conn: psycopg.Connection) -> None:
+    """Run fingerprint_tables_sql()."""
+    for statement in fingerprint_tables_sql():
+        conn.execute(statement)
+
+
+def current_run_sql() -> sql.SQL:
+    """The id of the run this session started last."""
+    return _template("current_run")
+
+
+def insert_run_sql(spec: dict[str, Any]) -> sql.Composed:
+    """A new run holding a spec."""
+    return _template("insert_run").format(spec=sql.Literal(json.dumps(spec, sort_keys=True)))
+
+
+def record_problems_sql() -> sql.Composed:
+    """Keep in the current run the sequences that are behind their columns already."""
+    return _template("record_problems").format(
+        columns=_template("sequence_columns"), run=current_run_sql()
+    )
+
+
+def schema_objects_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    items = [{"schema": t.schema, "name": t.name} for t in tables]
+    return _template("schema_objects").format(tables=sql.Literal(json.dumps(items)))
+
+
+def record_schema_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    """Keep in the current run the schema on these tables as it is now."""
+    return _template("record_schema").format(
+        objects=schema_objects_sql(tables), run=current_run_sql()
+    )
+
+
+def read_schema_objects(
+    conn: psycopg.Connection, tables: Sequence[QualifiedName]
+) -> list[dict[str, str]]:
+    row = conn.execute(schema_objects_sql(tables)).fetchone()
     assert row is not None
-    run_id, taken_at = row
-    return int(run_id), taken_at
-
-
-def insert_values(conn: psycopg.Connection, run_id: int, values: Iterable[ValueRow]) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            _template("insert_value"),
-            [
-                {"run_id": run_id, "kind": kind, "object": obj, "row_count": count, "hash": h}
-                for kind, obj, count, h in values
-            ],
-        )
+    return list(json.loads(row[0]))
 
 
 def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:
@@ -78,13 +110,26 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:
         raise VerificationFailed(
             "no fingerprint in this database: uuidpk apply records one before it changes anything"
         )
+    # Binary results: a timestamptz in text follows the session's DateStyle, which may be one
+    # psycopg cannot read back (German, SQL).
     with conn.cursor(row_factory=dict_row, binary=True) as cur:
         cur.execute(_template("run"), {"run_id": run_id})
         row = cur.fetchone()
     if row is None:
         which = f"run {run_id}" if run_id is not None else "run"
         raise VerificationFailed(f"no fingerprint {which} in uuidpk.fingerprint_run")
-    return StoredRun(row["id"], row["taken_at"], row["spec"], row["status"])
+    return StoredRun(
+        row["id"],
+        row["taken_at"],
+        json.loads(row["spec"]),
+        row["status"],
+        _json(row["schema_after"]),
+        _json(row["problems_before"]),
+    )
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def read_values(conn: psycopg.Connection, run_id: int) -> list[ValueRow]:

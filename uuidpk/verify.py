@@ -4,6 +4,7 @@ that lag behind their columns). `verify` exits non-zero on any difference and na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,10 @@ from .fingerprint import (
     Progress,
     Run,
     measure_all,
+    pin_sql,
     read_measures,
     read_run,
+    unpin_sql,
 )
 from .model import QualifiedName
 from .naming import display_name, quote_if_needed
@@ -119,8 +122,8 @@ def compare(
                 Difference(
                     "table",
                     t.object,
-                    f"{_plural(b.row_count, 'row')} before and after, but their contents or "
-                    f"their parent rows differ",
+                    f"{_plural(b.row_count, 'row')} before and after, but different rows "
+                    "(their keys included)",
                 )
             )
     for f in spec.foreign_keys:
@@ -254,6 +257,81 @@ def check_converted_columns(conn: psycopg.Connection, spec: FingerprintSpec) -> 
     return differences
 
 
+def _schema_object(item: dict[str, str]) -> tuple[str, str]:
+    """How a difference names one schema object: (what, name)."""
+    table = display_name(QualifiedName(item["schema"], item["table"]))
+    if item["what"] in ("default", "not null"):
+        return "column", f"{table}.{quote_if_needed(item['name'])}"
+    return item["what"], f"{quote_if_needed(item['name'])} on {table}"
+
+
+def check_schema(
+    conn: psycopg.Connection, spec: FingerprintSpec, recorded: Sequence[dict[str, str]]
+) -> list[Difference]:
+    """Every constraint, index, default and NOT NULL the migration left on the measured tables
+    (recorded just before its commit) is still there, with the same definition: an action or
+    DEFERRABLE changed, a primary key, unique constraint, index or default dropped all show.
+    Objects added since are no loss and are not reported."""
+    conn.execute(pin_sql())  # deparsed definitions as the recording session saw them
+    objects = store.read_schema_objects(conn, spec.relations)
+    conn.execute(unpin_sql())
+    now = {(o["what"], o["schema"], o["table"], o["name"]): o["definition"] for o in objects}
+    differences = []
+    for item in recorded:
+        what, name = _schema_object(item)
+        current = now.get((item["what"], item["schema"], item["table"], item["name"]))
+        was = item["definition"]
+        if current == was:
+            continue
+        if item["what"] == "not null":
+            detail = "NOT NULL was dropped"
+        elif item["what"] == "default":
+            detail = (
+                f"default {was} was dropped"
+                if current is None
+                else f"default is now {current}; it was {was}"
+            )
+        elif current is None:
+            detail = f"missing (it was {was})"
+        else:
+            detail = f"now {current}; it was {was}"
+        differences.append(Difference(what, name, detail))
+    return differences
+
+
+def _check_sequences(
+    conn: psycopg.Connection, before: Sequence[dict[str, Any]]
+) -> tuple[int, list[Difference], list[str]]:
+    """Every sequence-fed column of the database: a sequence behind its column is a
+    difference, or a note when it was behind already before the migration."""
+    already = {
+        (
+            QualifiedName(p["sequence_schema"], p["sequence_name"]),
+            QualifiedName(p["table_schema"], p["table_name"]),
+            p["column"],
+        )
+        for p in before
+        if p.get("what") == "sequence"
+    }
+    positions = read_sequence_positions(conn)
+    differences, notes = [], []
+    for p in positions:
+        if not p.lagging:
+            continue
+        detail = f"{p.describe()} (uuidpk sequences --fix moves it)"
+        name = display_name(p.sequence)
+        if (p.sequence, p.table, p.column) in already:
+            notes.append(f"sequence {name}: {detail}; so already before the migration")
+        else:
+            differences.append(Difference("sequence", name, detail))
+    return len(positions), differences, notes
+
+
+def _read_only(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()
+    return row is not None and row[0] == "on"
+
+
 def verify(
     conn: psycopg.Connection,
     run_id: int | None = None,
@@ -282,20 +360,19 @@ def verify(
         differences += found
         differences += check_foreign_keys(conn, spec)
         differences += check_converted_columns(conn, spec)
+        if run.schema_after is not None:
+            differences += check_schema(conn, spec, run.schema_after)
+        else:
+            notes.append("the schema after the migration was not recorded: not compared")
         checked = None
         if check_sequences:
-            positions = read_sequence_positions(conn)
-            checked = len(positions)
-            differences += [
-                Difference(
-                    "sequence",
-                    display_name(p.sequence),
-                    f"{p.describe()} (uuidpk sequences --fix moves it)",
-                )
-                for p in positions
-                if p.lagging
-            ]
-        if mark:
+            checked, lagging, already = _check_sequences(conn, run.problems_before)
+            differences += lagging
+            notes += already
+        if mark and _read_only(conn):
+            # A hot standby, or default_transaction_read_only: verify proves, writes nothing.
+            notes.append("read-only: the run's status was not recorded")
+        elif mark:
             store.mark_run(conn, run.id, "failed" if differences else "verified")
     rows = sum(
         after[(TABLE, t.object)].row_count for t in spec.tables if (TABLE, t.object) in after

@@ -1,4 +1,5 @@
--- A child row's hash combined with a parent row's hash (0 when there is no parent): the hash of
--- the pair. Not commutative or linear, so swapping parents between child rows changes the sum.
--- Parameters: {child} an int8 hash, {parent} an int8 hash or NULL.
-hashint8extended({child}, coalesce({parent}, 0))
+-- A child row's identity hash combined with the hash of its reference: the hash of the pair.
+-- Not commutative or linear, so swapping references between child rows changes the sum.
+-- Parameters: {child} an int8 hash (row_hash.sql of the child's key, or of its whole row when it
+--             has none), {parent} an int8 hash (row_hash.sql of the reference columns).
+hashint8extended({child}, {parent})

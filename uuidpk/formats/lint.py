@@ -30,6 +30,7 @@ TRIGGERS: dict[str, re.Pattern[str]] = {
     "constraint-missing-not-valid": re.compile(r"\bADD CONSTRAINT\b"),
     "ban-drop-sequence": re.compile(r"^DROP SEQUENCE\b", re.MULTILINE),
     "ban-drop-function": re.compile(r"^DROP FUNCTION\b", re.MULTILINE),
+    "ban-drop-table": re.compile(r"^DROP TABLE \"?pg_temp\"?\.", re.MULTILINE),
     "prefer-bigint-over-int": re.compile(r"\b(integer|smallint|int2|int4|serial)\b"),
     "adding-not-nullable-field": re.compile(r"\bSET NOT NULL\b"),
     "require-concurrent-index-creation": re.compile(r"^CREATE (UNIQUE )?INDEX\b", re.MULTILINE),
@@ -52,6 +53,7 @@ OFFLINE_REASONS: dict[str, str] = {
     "ban-drop-sequence": "the sequence fed the integer key, which is gone; new rows get UUIDs "
     "from the new default",
     "ban-drop-function": "the script's own helper functions (pg_temp), dropped before COMMIT",
+    "ban-drop-table": "the fingerprint's own temporary tables (pg_temp), dropped before COMMIT",
     "prefer-bigint-over-int": "old ids keep the type they had (kept old id columns, mapping "
     "tables)",
     "adding-not-nullable-field": "the column was NOT NULL before the rewrite; the table is "

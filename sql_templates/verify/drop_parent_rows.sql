@@ -1,3 +1,0 @@
--- A kept parent table, no longer needed.
--- Parameters: {name} qualified identifier.
-DROP TABLE IF EXISTS {name}
