@@ -11,6 +11,7 @@ The Python API (the command line is a thin layer over it):
         print(uuidpk.render_script(conn, conversion))       # what `uuidpk generate` prints
         applied = uuidpk.apply(conn, conversion, accept_risks=True)
         outcome = uuidpk.verify(conn, applied.run_id)       # outcome.ok, outcome.differences
+        rehearsal = uuidpk.rehearse(conn, selection)        # the plan on a schema-only copy
 """
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ from .pipeline import (
     sequences,
     verify,
 )
+from .rehearsal import Rehearsal, rehearse
 
 __all__ = [
     "Analysis",
@@ -52,6 +54,7 @@ __all__ = [
     "MigrationFailed",
     "Options",
     "Refused",
+    "Rehearsal",
     "Selection",
     "SequenceReport",
     "TableNotFound",
@@ -65,6 +68,7 @@ __all__ = [
     "derive_uuid",
     "inspect",
     "plan",
+    "rehearse",
     "render_django_migration",
     "render_django_state",
     "render_script",

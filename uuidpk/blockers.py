@@ -9,11 +9,17 @@ from collections.abc import Sequence
 
 import sqlglot
 
-from .dependents import affected_objects
+from .dependents import (
+    affected_objects,
+    reading_context,
+    record_view_problems,
+    sequence_callers,
+)
 from .graph import Closure, Graph, Key, Node
 from .model import Catalog, Index
 from .ops import Options
 from .problems import Problem, Severity
+from .sqlcheck import examine_index
 
 # PostgreSQL cuts longer identifiers to NAMEDATALEN - 1 bytes (with a NOTICE only).
 NAME_BYTES = 63
@@ -134,22 +140,9 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
             )
     affected = affected_objects(graph, [closure])
     problems.extend(affected.problems)
-    member_set = set(members)
-    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
-        if (
-            (index.is_partial or index.has_expressions)
-            and any((index.table_oid, a) in member_set for a in index.used_columns)
-            and not _null_tests_only(catalog, index, member_set)
-        ):
-            problems.append(
-                Problem(
-                    Severity.WARNING,
-                    "index",
-                    index.name,
-                    "its expression or predicate is rebuilt over uuid and must "
-                    "still make sense: " + index.definition,
-                )
-            )
+    problems.extend(_sequence_call_problems(graph, set(members)))
+    problems.extend(record_view_problems(graph, [closure]))
+    problems.extend(_index_problems(graph, closure, members))
     for table_oid in sorted({t for t, _ in members}):
         table = catalog.table(table_oid)
         if table.is_partitioned:
@@ -161,6 +154,77 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                     "converted through the parent; partitions follow",
                 )
             )
+    return problems
+
+
+def _index_problems(
+    graph: Graph, closure: Closure, members: list[tuple[int, int]]
+) -> list[Problem]:
+    """Partial and expression indexes over closure columns: PostgreSQL rebuilds them over the
+    new type, and refuses (rolling back every rewritten table) when the expression compares a
+    key with a number or does arithmetic on it."""
+    catalog = graph.catalog
+    member_set = set(members)
+    context = None
+    problems = []
+    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
+        if not (index.is_partial or index.has_expressions) or not any(
+            (index.table_oid, a) in member_set for a in index.used_columns
+        ):
+            continue
+        context = context or reading_context(graph, [closure])
+        table = catalog.table(index.table_oid)
+        fatal = [
+            f.text
+            for f in examine_index(index.definition, context, (table.schema, table.name))
+            if f.fatal
+        ]
+        if fatal:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "index",
+                    index.name,
+                    "cannot be rebuilt over uuid: " + "; ".join(fatal) + ": " + index.definition,
+                )
+            )
+            continue
+        if _null_tests_only(catalog, index, member_set):
+            continue
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                "index",
+                index.name,
+                "its expression or predicate is rebuilt over uuid and must "
+                "still make sense: " + index.definition,
+            )
+        )
+    return problems
+
+
+def _sequence_call_problems(graph: Graph, members: set[tuple[int, int]]) -> list[Problem]:
+    """Functions that draw from a sequence the plan drops (one a converted column owns, identity
+    included): PostgreSQL resolves the name when the function runs, so every call (every
+    INSERT, for a trigger that assigns the key) fails afterwards."""
+    problems = []
+    for seq, functions in sequence_callers(graph):
+        # The plan drops an owned sequence only when every column drawing from it converts;
+        # otherwise it is disowned and the function keeps working.
+        if seq.owner in members and all(
+            u in members or graph.canon(u) in members for u in seq.used_by
+        ):
+            problems += [
+                Problem(
+                    Severity.WARNING,
+                    "function",
+                    function.signature,
+                    f"calls nextval/currval/setval on {seq.qname}, which is dropped with the "
+                    "integer key: every call fails afterwards (for a trigger that assigns the "
+                    "key, every INSERT); rewrite it to leave the key to its new uuid default",
+                )
+                for function in functions
+            ]
     return problems
 
 

@@ -28,6 +28,7 @@ from .formats import pictures
 from .graph import split_name
 from .naming import display_name
 from .ops import Options
+from .rehearsal import rehearse as rehearse_plan
 from .report import inspect_text
 from .safe_text import for_terminal
 
@@ -143,7 +144,8 @@ all_option = click.option(
     "--all",
     "all_tables",
     is_flag=True,
-    help="Every table in the user's schemas with a single smallint/integer/bigint primary key.",
+    help="Every table in the user's schemas whose primary key, partition key columns set "
+    "aside, is one smallint/integer/bigint column.",
 )
 
 
@@ -174,6 +176,13 @@ def _say(message: str) -> None:
     errors, any of which may hold newlines or terminal escapes: all go through for_terminal."""
     click.echo(for_terminal(f"uuidpk: {message}"), err=True)
 
+
+rehearse_option = click.option(
+    "--rehearse",
+    is_flag=True,
+    help="First run the plan on a schema-only copy (pg_dump | psql into a scratch database, "
+    "dropped after) and report what PostgreSQL says.",
+)
 
 _soft_ref = click.option(
     "--soft-ref",
@@ -329,6 +338,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @soft_ref_option
 @conversion_options
 @text_keys_option
+@rehearse_option
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -338,6 +348,7 @@ def inspect(
     soft_refs: tuple[str, ...],
     no_generic: bool,
     allow_text_keys: bool,
+    rehearse: bool,
     **conversion: Any,
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break; with the
@@ -348,11 +359,22 @@ def inspect(
         uuidpk inspect -d shop --table order_order
         uuidpk inspect --all --format json > closures.json
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
+        uuidpk inspect -d shop --all --rehearse
     """
     selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
+    rehearsal = None
     with connect(dsn) as conn:
         document = pipeline.inspect(conn, selection, options)
+        if rehearse:
+            # Past the blockers: which of them PostgreSQL itself refuses, and what else.
+            rehearsal = rehearse_plan(conn, selection, options, ignore_blockers=True)
+            document["rehearsal"] = {
+                "ok": rehearsal.ok,
+                "error": rehearsal.error,
+                "views_read": rehearsal.views_read,
+                "seconds": round(rehearsal.seconds, 2),
+            }
     for note in document["notes"]:
         _say(note)
     if fmt == "json":
@@ -364,7 +386,9 @@ def inspect(
         click.echo(pictures.dot(document), nl=False)
     else:
         click.echo(inspect_text(document), nl=False)
-    stopping = pipeline.blocking_count(document)
+    if rehearsal is not None:
+        _say(rehearsal.summary())
+    stopping = pipeline.blocking_count(document) + (rehearsal is not None and not rehearsal.ok)
     if stopping:
         # A CI job gates on this: the plan would be refused as it stands.
         _say(f"{stopping} blocker(s) or refused key(s): nothing would run (exit 1)")
@@ -470,6 +494,7 @@ def generate(
 @soft_ref_option
 @progress_options
 @text_keys_option
+@rehearse_option
 @friendly_errors
 def apply(
     dsn: str | None,
@@ -484,6 +509,7 @@ def apply(
     quiet: bool,
     no_generic: bool,
     allow_text_keys: bool,
+    rehearse: bool,
     **conversion: Any,
 ) -> None:
     """Convert the keys in one transaction: all of it happens, or none of it.
@@ -492,6 +518,7 @@ def apply(
     Example:
         uuidpk apply -d shop --table order_order --yes
         uuidpk apply -d shop --all --dry-run
+        uuidpk apply -d shop --all --rehearse --yes
     """
     selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
@@ -503,6 +530,11 @@ def apply(
             _say("nothing to convert")
             return
         _say_risks(planned)
+        if rehearse:
+            rehearsal = rehearse_plan(conn, selection, options, say=_say)
+            _say(rehearsal.summary())
+            if not rehearsal.ok:
+                raise Refused("the rehearsal failed (see above): nothing changed")
         risks = len(planned.risks)
         if risks and not accept_risks and not dry_run:
             if not sys.stdin.isatty():
