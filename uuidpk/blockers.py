@@ -298,13 +298,15 @@ def option_problems(graph: Graph, roots: Sequence[Node], options: Options) -> li
             continue
         order = catalog.column_named(table.oid, options.order_by)
         if order is None:
+            # Not a blocker: with --all some roots have no creation time. Said, never silent;
+            # planning refuses the option when no root at all has the column (a typo).
             problems.append(
                 Problem(
-                    Severity.BLOCKER,
+                    Severity.WARNING,
                     "option",
                     f"{table.qname}.{options.order_by}",
                     f"--order-by {options.order_by}: root table {table.qname} has no such "
-                    "column (every root table needs it)",
+                    "column: its new values keep the old id order instead",
                 )
             )
         elif order.type_schema != "pg_catalog" or order.type_name not in TIME_TYPES:
