@@ -234,7 +234,15 @@ def test_text_keys_map_the_same_in_a_non_utf8_database(
             for code in codes:
                 conn.execute("INSERT INTO country VALUES (%s, %s)", [code, "name " + code])
         outcome = uuidpk(
-            "apply", "--dsn", dsn, "--table", "country", "--key-file", str(key_file), "--yes"
+            "apply",
+            "--dsn",
+            dsn,
+            "--table",
+            "country",
+            "--allow-text-keys",
+            "--key-file",
+            str(key_file),
+            "--yes",
         )
         assert outcome.code == 0, outcome.describe()
         with psycopg.connect(dsn, autocommit=True) as conn:

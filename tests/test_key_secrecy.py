@@ -67,13 +67,17 @@ def test_apply_with_a_kept_key_logs_no_key(logged: tuple[str, Path], tmp_path: P
 
 
 def _unprivileged(pg: pgutil.PgCluster, dsn: str) -> str:
-    """dsn as a role that owns the tables but may not create temporary objects, so the
-    derivation functions (in pg_temp) cannot be created."""
+    """dsn as a role that owns the tables but may not use LANGUAGE sql, so the derivation
+    functions cannot be created. (A missing TEMPORARY privilege is refused before anything
+    runs now: uuidpk/preflight.py; a language's USAGE is not checked there.)"""
     pg.ensure_role(ROLE, sql.SQL("LOGIN"))
     name = pgutil.database_name(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
+        conn.execute("REVOKE USAGE ON LANGUAGE sql FROM PUBLIC")
+        conn.execute(  # the fingerprint's schema
+            sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                sql.Identifier(name), sql.Identifier(ROLE)
+            )
         )
         for table in ("orders", "lines"):
             conn.execute(
@@ -104,10 +108,10 @@ def test_a_failed_key_function_logs_no_key(
     start = log.stat().st_size
     outcome = uuidpk(*args)
     assert outcome.code == 1 and outcome.exception is None, outcome.describe()
-    assert "permission denied to create temporary tables" in outcome.err_lines[-1], outcome.err
+    assert "permission denied for language sql" in outcome.err_lines[-1], outcome.err
     assert not RANDOM_KEY.search(outcome.err) and KEY.hex() not in outcome.err
     written = _log_after(log, start)
-    assert "permission denied to create temporary tables" in written, written[-3000:]
+    assert "permission denied for language sql" in written, written[-3000:]
     assert not RANDOM_KEY.search(written), written[-3000:]
     assert KEY.hex() not in written.lower()
     assert 'CONTEXT:  SQL statement "CREATE FUNCTION' not in written

@@ -17,6 +17,7 @@ from uuidpk.model import Catalog, Column, Constraint, Index, Sequence, Server, T
 from uuidpk.ops import (
     AddForeignKey,
     AlterColumns,
+    Analyze,
     CreateKeyFunction,
     DisownSequence,
     DropConstraint,
@@ -438,7 +439,12 @@ def test_steps_come_in_the_order_postgresql_needs() -> None:
     assert max(position(plan, DropConstraint)) < first_convert
     assert min(position(plan, AddForeignKey)) > max(position(plan, AlterColumns))
     assert position(plan, CreateKeyFunction) == [0]
-    assert isinstance(plan.steps[-1].ops[-1], DropKeyFunction)
+    assert isinstance(plan.steps[-2].ops[-1], DropKeyFunction)
+    # Last: fresh statistics for every rewritten table (their converted columns have none).
+    (analyze,) = plan.steps[-1].ops
+    assert isinstance(analyze, Analyze)
+    rewritten = [op.table for s in plan.steps for op in s.ops if isinstance(op, AlterColumns)]
+    assert sorted(analyze.tables) == sorted(rewritten) and len(rewritten) > 1
     assert position(plan, LockTables) == [0]
     lock_step = plan.steps[0].ops
     assert [type(op) for op in lock_step].index(LockTables) < [type(op) for op in lock_step].index(

@@ -15,7 +15,7 @@ SCHEMA = """
 CREATE TABLE node (id serial PRIMARY KEY, parent_id int REFERENCES node, name text NOT NULL);
 CREATE UNIQUE INDEX node_root_name ON node (name) WHERE parent_id IS NULL;
 CREATE TABLE item (id serial PRIMARY KEY, node_id int REFERENCES node, n int);
-CREATE INDEX item_positive ON item (n) WHERE node_id > 0;
+CREATE INDEX item_node_text ON item ((node_id::text));
 INSERT INTO node (name) SELECT 'n' || i FROM generate_series(1, 50) i;
 """
 
@@ -24,7 +24,8 @@ def test_false_alarms_dropped_and_real_ones_kept(dsn: str, conn: psycopg.Connect
     conn.execute(SCHEMA)
     text = assert_ok(uuidpk("inspect", "--dsn", dsn, "--all")).out
     assert "node_root_name" not in text  # WHERE parent_id IS NULL: the same over uuid
-    assert "warning  index item_positive" in text  # compares the key with a number
+    # Over uuid the text differs: a warning. (WHERE node_id > 0 is a blocker: test_shapes.py.)
+    assert "warning  index item_node_text" in text
 
 
 def test_never_analyzed_rows_are_unknown(dsn: str, conn: psycopg.Connection) -> None:
@@ -63,7 +64,9 @@ def test_netbox_generic_relations_on_empty_tables_are_notes(
         empty = conn.execute("SELECT NOT EXISTS (SELECT FROM extras_bookmark)").fetchone()
         assert empty == (True,)
     document = json.loads(
-        assert_ok(uuidpk("inspect", "--dsn", dsn, "--all", "--format", "json")).out
+        # --no-generic: left as they are, generic relations are problems to read about (by
+        # default a Django database's generic relations are converted and reported as notes).
+        assert_ok(uuidpk("inspect", "--dsn", dsn, "--all", "--no-generic", "--format", "json")).out
     )
     severity = {p["name"]: p["severity"] for p in document["problems"]}
     assert severity["public.extras_bookmark.object_id"] == "note"

@@ -11,6 +11,7 @@ The Python API (the command line is a thin layer over it):
         print(uuidpk.render_script(conn, conversion))       # what `uuidpk generate` prints
         applied = uuidpk.apply(conn, conversion, accept_risks=True)
         outcome = uuidpk.verify(conn, applied.run_id)       # outcome.ok, outcome.differences
+        rehearsal = uuidpk.rehearse(conn, selection)        # the plan on a schema-only copy
 
     Online (the application keeps writing; run again to resume after any interruption):
 
@@ -59,6 +60,7 @@ from .pipeline import (
     verify,
 )
 from .planning.online import OnlinePlan
+from .rehearsal import Rehearsal, rehearse
 
 __all__ = [
     "Analysis",
@@ -74,6 +76,7 @@ __all__ = [
     "Options",
     "Phase",
     "Refused",
+    "Rehearsal",
     "Selection",
     "SequenceReport",
     "TableNotFound",
@@ -91,6 +94,7 @@ __all__ = [
     "online_status",
     "plan",
     "plan_online",
+    "rehearse",
     "render_django_migration",
     "render_django_state",
     "render_script",

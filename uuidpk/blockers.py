@@ -1,14 +1,30 @@
 """What stands in the way of converting a key: reasons PostgreSQL will refuse, what the plan
-handles, and what may break later. Pure."""
+handles, and what may break later; and options the schema cannot take. Pure.
+
+What needs the live server (privileges, the lock table's size) is in preflight.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlglot
 
-from .dependents import affected_objects
-from .graph import Closure, Graph, Key
+from .dependents import (
+    affected_objects,
+    reading_context,
+    record_view_problems,
+    sequence_callers,
+)
+from .graph import Closure, Graph, Key, Node
 from .model import Catalog, Index
+from .ops import Options
 from .problems import Problem, Severity
+from .sqlcheck import examine_index
+
+# PostgreSQL cuts longer identifiers to NAMEDATALEN - 1 bytes (with a NOTICE only).
+NAME_BYTES = 63
+# What --order-by can take milliseconds from (extract(epoch FROM ...)).
+TIME_TYPES = frozenset({"timestamp", "timestamptz", "date"})
 
 
 def key_problems(key: Key) -> list[Problem]:
@@ -124,22 +140,9 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
             )
     affected = affected_objects(graph, [closure])
     problems.extend(affected.problems)
-    member_set = set(members)
-    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
-        if (
-            (index.is_partial or index.has_expressions)
-            and any((index.table_oid, a) in member_set for a in index.used_columns)
-            and not _null_tests_only(catalog, index, member_set)
-        ):
-            problems.append(
-                Problem(
-                    Severity.WARNING,
-                    "index",
-                    index.name,
-                    "its expression or predicate is rebuilt over uuid and must "
-                    "still make sense: " + index.definition,
-                )
-            )
+    problems.extend(_sequence_call_problems(graph, set(members)))
+    problems.extend(record_view_problems(graph, [closure]))
+    problems.extend(_index_problems(graph, closure, members))
     for table_oid in sorted({t for t, _ in members}):
         table = catalog.table(table_oid)
         if table.is_partitioned:
@@ -151,6 +154,77 @@ def closure_problems(graph: Graph, closure: Closure) -> list[Problem]:
                     "converted through the parent; partitions follow",
                 )
             )
+    return problems
+
+
+def _index_problems(
+    graph: Graph, closure: Closure, members: list[tuple[int, int]]
+) -> list[Problem]:
+    """Partial and expression indexes over closure columns: PostgreSQL rebuilds them over the
+    new type, and refuses (rolling back every rewritten table) when the expression compares a
+    key with a number or does arithmetic on it."""
+    catalog = graph.catalog
+    member_set = set(members)
+    context = None
+    problems = []
+    for index in (i for t in sorted({t for t, _ in members}) for i in catalog.indexes_of(t)):
+        if not (index.is_partial or index.has_expressions) or not any(
+            (index.table_oid, a) in member_set for a in index.used_columns
+        ):
+            continue
+        context = context or reading_context(graph, [closure])
+        table = catalog.table(index.table_oid)
+        fatal = [
+            f.text
+            for f in examine_index(index.definition, context, (table.schema, table.name))
+            if f.fatal
+        ]
+        if fatal:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "index",
+                    index.name,
+                    "cannot be rebuilt over uuid: " + "; ".join(fatal) + ": " + index.definition,
+                )
+            )
+            continue
+        if _null_tests_only(catalog, index, member_set):
+            continue
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                "index",
+                index.name,
+                "its expression or predicate is rebuilt over uuid and must "
+                "still make sense: " + index.definition,
+            )
+        )
+    return problems
+
+
+def _sequence_call_problems(graph: Graph, members: set[tuple[int, int]]) -> list[Problem]:
+    """Functions that draw from a sequence the plan drops (one a converted column owns, identity
+    included): PostgreSQL resolves the name when the function runs, so every call (every
+    INSERT, for a trigger that assigns the key) fails afterwards."""
+    problems = []
+    for seq, functions in sequence_callers(graph):
+        # The plan drops an owned sequence only when every column drawing from it converts;
+        # otherwise it is disowned and the function keeps working.
+        if seq.owner in members and all(
+            u in members or graph.canon(u) in members for u in seq.used_by
+        ):
+            problems += [
+                Problem(
+                    Severity.WARNING,
+                    "function",
+                    function.signature,
+                    f"calls nextval/currval/setval on {seq.qname}, which is dropped with the "
+                    "integer key: every call fails afterwards (for a trigger that assigns the "
+                    "key, every INSERT); rewrite it to leave the key to its new uuid default",
+                )
+                for function in functions
+            ]
     return problems
 
 
@@ -182,3 +256,83 @@ def _null_tests_only(catalog: Catalog, index: Index, members: set[tuple[int, int
         ):
             return False
     return True
+
+
+def text_key_problem(key: Key) -> Problem | None:
+    """A text or char key is usually a natural key (a country code, a SKU) whose values mean
+    something: replacing them with uuids loses them. Converted only when asked (and then its
+    old values are kept, see Options.kept_column)."""
+    if not key.column.is_text:
+        return None
+    return Problem(
+        Severity.REFUSED,
+        "text key",
+        f"{key.table.qname}.{key.column.name}",
+        f"a {key.column.type} key is likely a natural key whose values would be replaced by "
+        "uuids: convert it only with --allow-text-keys (its old values are then kept in a "
+        "column, old_id unless --keep-old-id names another)",
+    )
+
+
+# -- options the schema cannot take ---------------------------------------------------------------
+def option_problems(graph: Graph, roots: Sequence[Node], options: Options) -> list[Problem]:
+    """Options that would make the plan fail half-way (or silently mean something else), found
+    against the root tables they apply to: one problem per option and table."""
+    catalog = graph.catalog
+    problems: list[Problem] = []
+    for root in roots:
+        table = catalog.table(root[0])
+        key = catalog.column(*root)
+        kept = options.kept_column(key.is_text)
+        if kept is not None and catalog.column_named(table.oid, kept) is not None:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "option",
+                    f"{table.qname}.{kept}",
+                    f"--keep-old-id {kept}: {table.qname} already has a column {kept}; "
+                    "name another (--keep-old-id COLUMN)",
+                )
+            )
+        if options.order_by is None:
+            continue
+        order = catalog.column_named(table.oid, options.order_by)
+        if order is None:
+            # Not a blocker: with --all some roots have no creation time. Said, never silent;
+            # planning refuses the option when no root at all has the column (a typo).
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    "option",
+                    f"{table.qname}.{options.order_by}",
+                    f"--order-by {options.order_by}: root table {table.qname} has no such "
+                    "column: its new values keep the old id order instead",
+                )
+            )
+        elif order.type_schema != "pg_catalog" or order.type_name not in TIME_TYPES:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "option",
+                    f"{table.qname}.{options.order_by}",
+                    f"--order-by {options.order_by}: is {order.type}, not a timestamp or date",
+                )
+            )
+    if options.keep_old_id is not None:
+        problems.extend(_name_problems("--keep-old-id", options.keep_old_id))
+    return problems
+
+
+def _name_problems(option: str, name: str) -> list[Problem]:
+    size = len(name.encode())
+    if size <= NAME_BYTES:
+        return []
+    return [
+        Problem(
+            Severity.BLOCKER,
+            "option",
+            option,
+            f"{option} {name}: {size} bytes; PostgreSQL cuts names to {NAME_BYTES} bytes, so "
+            "the column would not be the one named",
+        )
+    ]

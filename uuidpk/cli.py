@@ -30,6 +30,7 @@ from .naming import display_name
 from .online import Settings as OnlineSettings
 from .online_progress import OnlineProgress
 from .ops import Options, Phase
+from .rehearsal import rehearse as rehearse_plan
 from .report import inspect_text
 from .safe_text import for_terminal
 
@@ -145,7 +146,16 @@ all_option = click.option(
     "--all",
     "all_tables",
     is_flag=True,
-    help="Every table in the user's schemas with a single smallint/integer/bigint primary key.",
+    help="Every table in the user's schemas whose primary key, partition key columns set "
+    "aside, is one smallint/integer/bigint column.",
+)
+
+
+text_keys_option = click.option(
+    "--allow-text-keys",
+    is_flag=True,
+    help="Also convert a --table whose key is text or char (a natural key: its values are "
+    "kept in old_id, or the --keep-old-id column). --all never takes one.",
 )
 
 
@@ -154,10 +164,13 @@ def _selection(
     all_tables: bool,
     soft_refs: tuple[str, ...] = (),
     no_generic: bool = False,
+    allow_text_keys: bool = False,
 ) -> pipeline.Selection:
     if not tables and not all_tables:
         raise click.UsageError("name at least one --table, or --all")
-    return pipeline.Selection(tables, all_tables, soft_refs, generic=not no_generic)
+    return pipeline.Selection(
+        tables, all_tables, soft_refs, generic=not no_generic, allow_text_keys=allow_text_keys
+    )
 
 
 def _say(message: str) -> None:
@@ -165,6 +178,13 @@ def _say(message: str) -> None:
     errors, any of which may hold newlines or terminal escapes: all go through for_terminal."""
     click.echo(for_terminal(f"uuidpk: {message}"), err=True)
 
+
+rehearse_option = click.option(
+    "--rehearse",
+    is_flag=True,
+    help="First run the plan on a schema-only copy (pg_dump | psql into a scratch database, "
+    "dropped after) and report what PostgreSQL says.",
+)
 
 _soft_ref = click.option(
     "--soft-ref",
@@ -359,6 +379,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     help="mermaid and dot draw the closures (tables, key columns, relations, blockers).",
 )
 @soft_ref_option
+@conversion_options
+@text_keys_option
+@rehearse_option
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -367,18 +390,34 @@ def inspect(
     fmt: str,
     soft_refs: tuple[str, ...],
     no_generic: bool,
+    allow_text_keys: bool,
+    rehearse: bool,
+    **conversion: Any,
 ) -> None:
-    """Show each key's closure, what PostgreSQL will refuse and what may break.
+    """Show each key's closure, what PostgreSQL will refuse and what may break; with the
+    conversion options, also what they would run into (and always: the role's privileges).
 
     \b
     Example:
         uuidpk inspect -d shop --table order_order
         uuidpk inspect --all --format json > closures.json
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
+        uuidpk inspect -d shop --all --rehearse
     """
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
+    options = _options(**conversion)
+    rehearsal = None
     with connect(dsn) as conn:
-        document = pipeline.inspect(conn, selection)
+        document = pipeline.inspect(conn, selection, options)
+        if rehearse:
+            # Past the blockers: which of them PostgreSQL itself refuses, and what else.
+            rehearsal = rehearse_plan(conn, selection, options, ignore_blockers=True)
+            document["rehearsal"] = {
+                "ok": rehearsal.ok,
+                "error": rehearsal.error,
+                "views_read": rehearsal.views_read,
+                "seconds": round(rehearsal.seconds, 2),
+            }
     for note in document["notes"]:
         _say(note)
     if fmt == "json":
@@ -390,7 +429,9 @@ def inspect(
         click.echo(pictures.dot(document), nl=False)
     else:
         click.echo(inspect_text(document), nl=False)
-    stopping = pipeline.blocking_count(document)
+    if rehearsal is not None:
+        _say(rehearsal.summary())
+    stopping = pipeline.blocking_count(document) + (rehearsal is not None and not rehearsal.ok)
     if stopping:
         # A CI job gates on this: the plan would be refused as it stands.
         _say(f"{stopping} blocker(s) or refused key(s): nothing would run (exit 1)")
@@ -427,6 +468,7 @@ def _say_risks(conversion: pipeline.Conversion) -> None:
     is_flag=True,
     help="--format django: only the model state (the database is converted another way).",
 )
+@text_keys_option
 @friendly_errors
 def generate(
     dsn: str | None,
@@ -438,6 +480,7 @@ def generate(
     app: str | None,
     name: str | None,
     state_only: bool,
+    allow_text_keys: bool,
     **conversion: Any,
 ) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error), or
@@ -453,7 +496,7 @@ def generate(
     """
     if fmt != "django" and (app or name or state_only):
         raise click.UsageError("--app, --name and --state-only go with --format django")
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
     with connect(dsn) as conn:
         if state_only:
@@ -493,6 +536,8 @@ def generate(
 )
 @soft_ref_option
 @progress_options
+@text_keys_option
+@rehearse_option
 @online_options
 @friendly_errors
 def apply(
@@ -507,6 +552,8 @@ def apply(
     log_format: str,
     quiet: bool,
     no_generic: bool,
+    allow_text_keys: bool,
+    rehearse: bool,
     online: bool,
     until: str | None,
     batch_size: int | None,
@@ -522,13 +569,16 @@ def apply(
     Example:
         uuidpk apply -d shop --table order_order --yes
         uuidpk apply -d shop --all --dry-run
+        uuidpk apply -d shop --all --rehearse --yes
         uuidpk apply -d shop --table order_order --online --until prepare --yes
     """
-    selection = _selection(tables, all_tables, soft_refs, no_generic)
+    selection = _selection(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = _options(**conversion)
     if online:
-        if dry_run or verify_first:
-            raise click.UsageError("--online cannot be combined with --dry-run or --verify")
+        if dry_run or verify_first or rehearse:
+            raise click.UsageError(
+                "--online cannot be combined with --dry-run, --verify or --rehearse"
+            )
         settings = OnlineSettings(
             until=Phase(until) if until else None,
             batch_size=batch_size,
@@ -549,6 +599,11 @@ def apply(
             _say("nothing to convert")
             return
         _say_risks(planned)
+        if rehearse:
+            rehearsal = rehearse_plan(conn, selection, options, say=_say)
+            _say(rehearsal.summary())
+            if not rehearsal.ok:
+                raise Refused("the rehearsal failed (see above): nothing changed")
         risks = len(planned.risks)
         if risks and not accept_risks and not dry_run:
             if not sys.stdin.isatty():

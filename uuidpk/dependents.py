@@ -4,13 +4,28 @@ checks), each with what PostgreSQL would say about it. Pure."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from .graph import Closure, Graph, Node
-from .model import Catalog, Constraint, Dependent, DependentKind, Policy, QualifiedName, View
+from .model import (
+    Catalog,
+    Constraint,
+    Dependent,
+    DependentKind,
+    Function,
+    Policy,
+    QualifiedName,
+    Sequence,
+    View,
+)
 from .problems import Problem, Severity
-from .sqlcheck import examine, is_sign_check
+from .sqlcheck import Context, Finding, condition_of, examine, is_sign_check, record_columns
+
+# An integer column without a foreign key joined with a key: (schema, table, column), the
+# (schema, table) of the key, and the view, policy or rule that joins them.
+Join = tuple[tuple[str, str, str], tuple[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -39,15 +54,38 @@ class Affected:
     generated: tuple[Dependent, ...]
     problems: tuple[Problem, ...]
     dropped_checks: tuple[Constraint, ...] = ()  # sign checks (Django's positive integers)
+    # Integer columns without a foreign key that a view, policy or rule joins with a key:
+    # (schema, table, column), (schema, table) of the key, the object that joins them.
+    joins: tuple[Join, ...] = ()
 
 
-def _key_columns(graph: Graph, closures: list[Closure]) -> set[tuple[str, str, str]]:
-    """(schema, table, column) of every converted column, partitions included."""
-    result = set()
-    for node in (n for c in closures for n in graph.members(c.nodes)):
-        table = graph.catalog.table(node[0])
-        result.add((table.schema, table.name, graph.catalog.column(*node).name))
-    return result
+def reading_context(graph: Graph, closures: list[Closure]) -> Context:
+    """What SQL text is read against: every converted column (partitions included) with the
+    table of its closure's key, and the integer columns of the database that stay integers."""
+    catalog = graph.catalog
+    keys: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for closure in closures:
+        root = catalog.table(closure.root[0])
+        for node in graph.members(closure.nodes):
+            table = catalog.table(node[0])
+            keys[(table.schema, table.name, catalog.column(*node).name)] = (root.schema, root.name)
+    return Context(keys, _integer_columns(graph))
+
+
+def _integer_columns(graph: Graph) -> frozenset[tuple[str, str, str]]:
+    if graph not in _integers:
+        catalog = graph.catalog
+        _integers[graph] = frozenset(
+            (t.schema, t.name, c.name)
+            for t in catalog.tables
+            if t.relkind in ("r", "p", "f")
+            for c in catalog.columns_of(t.oid)
+            if c.is_integer
+        )
+    return _integers[graph]
+
+
+_integers: WeakKeyDictionary[Graph, frozenset[tuple[str, str, str]]] = WeakKeyDictionary()
 
 
 def affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
@@ -69,8 +107,9 @@ _memo: WeakKeyDictionary[Graph, dict[tuple[Node, ...], Affected]] = WeakKeyDicti
 def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     catalog = graph.catalog
     members = {n for c in closures for n in graph.members(c.nodes)}
-    keys = _key_columns(graph, closures)
+    keys = reading_context(graph, closures)
     problems: list[Problem] = []
+    joins: list[Join] = []
     touching = [
         d for d in catalog.dependents if any((d.table_oid, a) in members for a in d.columns)
     ]
@@ -86,14 +125,7 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     for view in views:
         findings, rewritten = examine(view.definition, keys)
         kind = "materialized view" if view.is_materialized else "view"
-        _report(
-            problems,
-            findings,
-            kind,
-            str(view.qname),
-            f"dropped and recreated exactly (definition, options, owner, grants, comments"
-            f"{', indexes, data' if view.is_materialized else ''})",
-        )
+        _report(problems, findings, kind, str(view.qname), _recreated(catalog, view), joins)
         restored_views.append(RestoredView(view, rewritten or view.definition))
 
     policies_by_oid = {p.oid: p for p in catalog.policies}
@@ -117,6 +149,7 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
             "policy",
             f"{policy.name} on {table.qname}",
             "dropped and recreated with its command, roles and expressions",
+            joins,
         )
         restored_policies.append(RestoredPolicy(policy, table.qname, exprs[0], exprs[1]))
 
@@ -131,15 +164,19 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
         for dep in by_kind.get(kind, {}).values():
             assert dep.relation_oid is not None
             table = catalog.table(dep.relation_oid)
-            findings = []
-            if kind == DependentKind.GENERATED and dep.definition:
-                findings, _ = examine(dep.definition, keys, (table.schema, table.name))
+            found: list[Finding] = []
+            condition = dep.definition
+            if kind != DependentKind.GENERATED and dep.definition:
+                condition = condition_of(kind, dep.definition)
+            if condition:
+                found, _ = examine(condition, keys, (table.schema, table.name))
             _report(
                 problems,
-                [f for f in findings if f.fatal],
+                [f for f in found if f.fatal],
                 "generated column" if kind == DependentKind.GENERATED else str(kind),
                 f"{dep.name} on {table.qname}",
                 reason,
+                joins,
             )
     for dep in by_kind.get(DependentKind.FUNCTION, {}).values():
         problems.append(
@@ -168,7 +205,7 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
                 )
                 continue
             expr = con.definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
-            if is_sign_check(expr, keys, (table.schema, table.name)):
+            if is_sign_check(expr, keys.keys, (table.schema, table.name)):
                 dropped_checks.append(con)
                 problems.append(
                     Problem(
@@ -208,15 +245,46 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
         ),
         tuple(problems),
         tuple(dropped_checks),
+        tuple(joins),
     )
 
 
-def _report(problems: list[Problem], findings: list, what: str, name: str, handled: str) -> None:
-    fatal = [f.text for f in findings if f.fatal]
+def _recreated(catalog: Catalog, view: View) -> str:
+    if not view.is_materialized:
+        return "dropped and recreated exactly (definition, options, owner, grants, comments)"
+    # CREATE MATERIALIZED VIEW runs the query again: the rows are today's, not the stored ones.
+    text = (
+        "dropped and recreated (definition, options, owner, grants, comments, indexes); its "
+        "rows are recomputed, not copied: a stale one comes back refreshed"
+    )
+    unique = sorted(i.name for i in catalog.indexes_of(view.oid) if i.is_unique)
+    if unique:
+        text += (
+            f", and if the fresh rows collide on its unique index {', '.join(unique)} the apply "
+            "fails at the end (rolled back)"
+        )
+    return text
+
+
+def _report(
+    problems: list[Problem],
+    findings: list[Finding],
+    what: str,
+    name: str,
+    handled: str,
+    joins: list[Join] | None = None,
+) -> None:
+    if joins is not None:
+        joins += [(*f.joined, f"{what} {name}") for f in findings if f.joined is not None]
+    fatal = [f for f in findings if f.fatal]
     if fatal:
         problems.append(
             Problem(
-                Severity.BLOCKER, what, name, "cannot be restored over uuid: " + "; ".join(fatal)
+                Severity.BLOCKER,
+                what,
+                name,
+                "cannot be restored over uuid: " + "; ".join(f.text for f in fatal),
+                unless_ordered=all(f.ordered for f in fatal),
             )
         )
         return
@@ -254,3 +322,60 @@ def _views_to_recreate(catalog: Catalog, start: set[int]) -> list[View]:
         order.extend(ready)
         done.update(v.oid for v in ready)
     return order
+
+
+def record_view_problems(graph: Graph, closures: list[Closure]) -> list[Problem]:
+    """Views whose column definition list says integer for a column that a query given as text
+    (crosstab) takes from a converted column: no dependency tells PostgreSQL, the view stays and
+    fails when read."""
+    keys = reading_context(graph, closures).keys
+    problems = []
+    for view, columns in _record_views(graph):
+        wrong = [f"{name} {type_}" for name, type_, source in columns if source in keys]
+        if wrong:
+            problems.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "view",
+                    str(view.qname),
+                    f"its column definition list says {', '.join(wrong)} over a query given as "
+                    "text that reads a converted column: PostgreSQL keeps no dependency on it, "
+                    "so the view would fail when read; change the list to uuid first",
+                )
+            )
+    return problems
+
+
+def _record_views(graph: Graph) -> list[tuple[View, list[tuple[str, str, tuple[str, str, str]]]]]:
+    if graph not in _records:
+        found = [(v, record_columns(v.definition)) for v in graph.catalog.views]
+        _records[graph] = [(v, c) for v, c in found if c]
+    return _records[graph]
+
+
+_records: WeakKeyDictionary[
+    Graph, list[tuple[View, list[tuple[str, str, tuple[str, str, str]]]]]
+] = WeakKeyDictionary()
+
+
+# nextval('machine_id_seq'), nextval('public.machine_id_seq'::regclass), setval(...), ...
+_SEQUENCE_CALL = re.compile(r"\b(?:nextval|currval|setval)\s*\(\s*'([^']+)'", re.I)
+
+
+def sequence_callers(graph: Graph) -> list[tuple[Sequence, list[Function]]]:
+    """Sequences that function bodies name in nextval/currval/setval, with those functions (a
+    trigger that assigns NEW.id := nextval('machines_id_seq'), as large Rails schemas do for
+    partitioned tables). Names are matched unqualified, as written."""
+    if graph not in _callers:
+        callers: dict[str, list[Function]] = {}
+        for function in graph.catalog.functions:
+            for name in set(_SEQUENCE_CALL.findall(function.body or "")):
+                bare = name.rsplit(".", 1)[-1].strip('"')
+                callers.setdefault(bare, []).append(function)
+        _callers[graph] = [
+            (seq, callers[seq.name]) for seq in graph.catalog.sequences if seq.name in callers
+        ]
+    return _callers[graph]
+
+
+_callers: WeakKeyDictionary[Graph, list[tuple[Sequence, list[Function]]]] = WeakKeyDictionary()

@@ -464,7 +464,7 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
         ("forget parent keys", _template("drop_keys").format(name=sql.Identifier("pg_temp", n)))
         for n in kept.values()
     ]
-    statements.append(("fingerprint lagging sequences", store.record_problems_sql()))
+    statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql()]
     statements.append(("put settings back", unpin_sql()))
     return statements
 

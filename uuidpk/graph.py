@@ -269,19 +269,17 @@ class Graph:
         return Key(table, self.catalog.column(table.oid, attnum), pk)
 
     def _key_column(self, table: Table, pk: Constraint) -> int | None:
-        """The key column: the primary key's only column or, on a partitioned table (whose
-        primary key must include the partition key), its only column outside the partition
-        key when that one is an integer."""
+        """The key column, by one rule for every table: the primary key's only column once the
+        partition key's columns are set aside. PostgreSQL requires the partition key in every
+        unique key of a partitioned table, so (id, partition_id) there is keyed by id; a plain
+        table has no partition key, and a composite primary key there has no key column."""
         if len(pk.columns) == 1:
-            return pk.columns[0]
-        if table.is_partitioned:
-            rest = [a for a in pk.columns if a not in table.partition_key]
-            if len(rest) == 1 and self.catalog.column(table.oid, rest[0]).is_integer:
-                return rest[0]
-        return None
+            return pk.columns[0]  # a partitioned table's only key column is its partition key
+        rest = [a for a in pk.columns if a not in table.partition_key]
+        return rest[0] if len(rest) == 1 else None
 
     def all_keys(self) -> list[Key]:
-        """Every table whose primary key is a single smallint/integer/bigint column."""
+        """Every table whose key column (see _key_column) is smallint/integer/bigint."""
         keys = []
         for table in self.catalog.tables:
             if not table.is_table or table.is_partition or table.extension is not None:

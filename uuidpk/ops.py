@@ -250,6 +250,14 @@ class AddForeignKey:
 
 
 @dataclass(frozen=True)
+class Analyze:
+    """Fresh statistics for rewritten tables: a column whose type changes loses its pg_statistic
+    rows, and autovacuum does not come back for a table whose row count did not move."""
+
+    tables: tuple[QualifiedName, ...]
+
+
+@dataclass(frozen=True)
 class DropSequence:
     sequence: QualifiedName
 
@@ -281,6 +289,7 @@ Op = (
     | DropTrigger
     | DropRule
     | CatalogStatement
+    | Analyze
 )
 
 
@@ -413,6 +422,11 @@ class Options:
     uuid_version: int = 8  # 7: time-ordered values
     order_by: str | None = None  # v7: the roots' timestamp column (else old id order)
     generic: tuple[GenericReference, ...] = ()
+
+    def kept_column(self, text_key: bool) -> str | None:
+        """Where a root's old key is kept: --keep-old-id's column; a text key (a natural key,
+        converted only when asked) keeps its values in old_id unless told another name."""
+        return self.keep_old_id or ("old_id" if text_key else None)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import psycopg
 
 from . import __version__, journal
 from .advisory import migration_lock
-from .blockers import closure_problems, key_problems
+from .blockers import closure_problems, key_problems, option_problems, text_key_problem
 from .catalog import read_catalog, require_tool_schema
 from .djangodb import (
     DjangoDatabase,
@@ -56,10 +56,11 @@ from .online import apply_online as run_online
 from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
 from .ops import CreateKeyFunction, GenericReference, Options, Plan
-from .planning import closures_for, plan_conversion, require_runnable
+from .planning import closures_for, key_roots, plan_conversion, require_runnable
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
 from .planning.shadows import ColumnGrant, Extra
+from .preflight import preflight_problems
 from .problems import Problem, Severity
 from .progress import Event, Listener
 from .render import as_text, plan_sql, script
@@ -83,12 +84,14 @@ def _quiet(_: str) -> None:
 class Selection:
     """Which keys to convert: named tables ([schema.]table, quoted as in SQL), or every table
     with a convertible key, plus the columns that hold key values without a foreign key
-    (`TABLE.COLUMN[=TARGET]`, as on the command line)."""
+    (`TABLE.COLUMN[=TARGET]`, as on the command line). A text or char key (a natural key)
+    is converted only when named with allow_text_keys; all_tables never takes one."""
 
     tables: tuple[str, ...] = ()
     all_tables: bool = False
     soft_refs: tuple[str, ...] = ()
     generic: bool = True  # in a Django database, find and convert generic relations
+    allow_text_keys: bool = False
 
     def require(self) -> None:
         if not self.tables and not self.all_tables:
@@ -288,6 +291,12 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     for closure in closures:
         # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
         per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
+    if not selection.allow_text_keys:
+        for key in keys:
+            refused = text_key_problem(key)
+            if refused is not None:
+                root = graph.closure((key.table.oid, key.column.attnum)).root
+                per_closure.setdefault(root, []).append(refused)
     return Analysis(
         catalog=catalog,
         graph=graph,
@@ -302,11 +311,23 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     )
 
 
-def inspect(conn: psycopg.Connection, selection: Selection) -> dict[str, Any]:
-    """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added)."""
+def inspect(
+    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+) -> dict[str, Any]:
+    """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added). Also
+    what stands in the way of running the plan here: the options given (against the root
+    tables), the current role's privileges and the server's lock table."""
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
-    document["problems"] = [_problem_json(p) for p in analysis.database_wide]
+    options = _server_options(analysis, options)
+    found = list(analysis.database_wide)
+    found += option_problems(analysis.graph, key_roots(analysis.graph, analysis.closures), options)
+    planned = plan_conversion(
+        analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
+    )
+    # As apply would run it: apply also writes its fingerprint into the tool's schema.
+    found += preflight_problems(conn, planned, _user(analysis), fingerprint=True)
+    document["problems"] = [_problem_json(p) for p in found]
     document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
 
@@ -345,20 +366,31 @@ def plan(
             "the same options) or abort it first"
         )
     analysis = analyse(conn, selection)
-    server = analysis.catalog.server
-    options = replace(
-        options or Options(),
-        native_uuidv7=server.has_uuidv7,
-        utf8=server.encoding == "UTF8",
-        generic=analysis.generic,
-    )
+    options = _server_options(analysis, options)
     if options.mapping_table:
         require_tool_schema(analysis.catalog)  # mapping tables go into the tool's schema
     planned = plan_conversion(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
+    # Privileges and the lock table, read from the server: only for a plan that would run.
+    found = preflight_problems(conn, planned, _user(analysis))
+    planned = replace(planned, problems=planned.problems + tuple(found))
     require_runnable(planned)
     return Conversion(analysis, planned)
+
+
+def _server_options(analysis: Analysis, options: Options | None) -> Options:
+    server = analysis.catalog.server
+    return replace(
+        options or Options(),
+        native_uuidv7=server.has_uuidv7,
+        utf8=server.encoding == "UTF8",
+        generic=analysis.generic,
+    )
+
+
+def _user(analysis: Analysis) -> str:
+    return analysis.catalog.server.current_user
 
 
 def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> str:
@@ -464,6 +496,9 @@ def apply(
     if conversion.is_empty:
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
+    user = _user(conversion.analysis)
+    missing = preflight_problems(conn, conversion.plan, user, fingerprint=True)
+    require_runnable(replace(conversion.plan, problems=tuple(missing)))
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)
 

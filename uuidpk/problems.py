@@ -27,3 +27,6 @@ class Problem:
     what: str  # view, policy, identity, default, ...
     name: str  # the object, qualified where that helps
     reason: str
+    # A blocker only while the new keys do not keep the old order: --uuid v7 from the old ids
+    # (no --order-by) keeps it, and the plan then handles it.
+    unless_ordered: bool = False

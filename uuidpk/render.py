@@ -18,6 +18,7 @@ from .ops import (
     AddForeignKey,
     AllOf,
     AlterColumns,
+    Analyze,
     AnyOf,
     BuildOrderMap,
     CatalogStatement,
@@ -299,6 +300,11 @@ def _(op: AddForeignKey) -> Iterator[sql.Composable]:
         yield template("comment_on_constraint").format(
             name=sql.Identifier(op.name), table=ident(op.table), comment=sql.Literal(op.comment)
         )
+
+
+@render_op.register
+def _(op: Analyze) -> Iterator[sql.Composable]:
+    yield template("analyze").format(tables=sql.SQL(", ").join(ident(t) for t in op.tables))
 
 
 @render_op.register

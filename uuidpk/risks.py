@@ -5,17 +5,23 @@ will fail when called and soft references are warnings a user must accept (apply
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .dependents import affected_objects
 from .functions import Function, broken_functions, closure_scope
 from .graph import Closure, Graph
 from .problems import Problem, Severity
-from .softrefs import SoftRef, ordering_hints, soft_reference_suspects
+from .softrefs import ARRAY, COLUMN, JSON, SoftRef, ordering_hints, soft_reference_suspects
 
 Node = tuple[int, int]
 
 # Problem.what of the warnings that need --accept-risks.
 RISKS = ("function", "soft reference")
+
+# Beyond this many soft references guessed from names alone (no generic relation, no join
+# seen), they are notes under one warning: on a schema of a thousand tables they are
+# thousands, and the findings that are certain drown in them.
+NAME_GUESSES_SHOWN = 20
 
 
 def problems_by_closure(
@@ -51,10 +57,17 @@ def problems_by_closure(
                 for h in ordering_hints(catalog, table)
             ]
     generic: list[Problem] = []
-    for ref in soft_reference_suspects(catalog, graph, closures):
-        if (ref.table_oid, ref.attnum) in declared:
-            continue
+    suspects = [
+        r
+        for r in soft_reference_suspects(catalog, graph, closures)
+        if (r.table_oid, r.attnum) not in declared
+    ]
+    guesses = [r for r in suspects if r.kind in (COLUMN, JSON, ARRAY)]
+    quiet = len(guesses) > NAME_GUESSES_SHOWN
+    for ref in suspects:
         problem = _soft_problem(graph, ref)
+        if quiet and ref.kind in (COLUMN, JSON, ARRAY):
+            problem = replace(problem, severity=Severity.NOTE)
         target = _key_node(graph, ref.target_oid)
         if ref.content_type_attnum is not None and is_empty and is_empty(ref.table_oid):
             generic.append(_empty_generic(problem))
@@ -62,6 +75,17 @@ def problems_by_closure(
             generic.append(problem)
         else:
             per_closure[owner[target]].append(problem)
+    if quiet:
+        generic.append(
+            Problem(
+                Severity.WARNING,
+                "soft reference",
+                f"{len(guesses)} columns",
+                f"{len(guesses)} columns are named like references to converted keys but have "
+                "no FK (guesses from names alone, listed as notes); declare those that hold key "
+                "values with --soft-ref",
+            )
+        )
     return per_closure, generic
 
 

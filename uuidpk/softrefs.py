@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
+from .dependents import affected_objects
 from .django import content_type_relations, content_type_table
 from .functions import closure_members
 from .model import INTEGER_WIDTHS as _WIDTHS
@@ -126,6 +127,7 @@ def generic_usage_by_table(
 
 # -- soft references ------------------------------------------------------------------------
 GENERIC = "generic"
+JOIN = "join"  # a view, policy or rule joins it with a key: evidence, not a guess
 COLUMN = "column"
 JSON = "json"
 ARRAY = "array"
@@ -151,9 +153,12 @@ def soft_reference_suspects(
     generic: integer (or paired text) `*_id`/`*_pk` columns of a table with an FK to
     django_content_type (Django's GenericForeignKey: content_type_id + object_id, or NetBox's
     `<x>_type_id` + `<x>_id`); their targets depend on the data (see generic_targets).
+    join: integer columns a view, policy or rule joins with a closure's key (the join fails
+    once the key is a uuid): evidence, whatever the column is called.
     column: integer `<stem>_id` columns where <stem> names a table whose key is in a closure.
     json / array: json/jsonb and integer-array columns named like `<stem>_ids`: a guess.
-    Columns in a closure, with a foreign key, or referenced by one are never listed.
+    Each column is listed once, with the best evidence. Columns in a closure, with a foreign
+    key, or referenced by one are never listed.
     """
     closures = list(closures)
     members = closure_members(graph, closures)
@@ -170,6 +175,7 @@ def soft_reference_suspects(
         return node in members or canon in members or canon in fk_columns or canon in referenced
 
     targets = _key_targets(graph, closures)
+    joined = _joined_columns(graph, closures)
     ct_tables = _content_type_tables(catalog, graph)
     ct_references: dict[int, list[int]] = {}  # table oid -> its single-column FKs to those
     for con in catalog.constraints:
@@ -190,8 +196,40 @@ def soft_reference_suspects(
         for column in columns:
             if column.attnum in taken or excluded(column):
                 continue
+            join = joined.get((table.oid, column.attnum))
+            if join is not None:
+                target, where = join
+                found.append(
+                    SoftRef(
+                        table.oid,
+                        column.attnum,
+                        target.oid,
+                        JOIN,
+                        f"{where} joins {table.qname}.{column.name} ({column.type}) with the key "
+                        f"of {target.qname}, but it has no FK: it holds those ids and stays "
+                        "integer",
+                    )
+                )
+                continue
             found += _named_reference(table, column, targets)
     return found
+
+
+def _joined_columns(graph: Graph, closures: Sequence[Closure]) -> dict[Node, tuple[Table, str]]:
+    """Integer columns without an FK that views, policies or rules join with a closure's key:
+    the key's table and the object that joins them (dependents reads their SQL)."""
+    catalog = graph.catalog
+    result: dict[Node, tuple[Table, str]] = {}
+    for closure in closures:
+        for (schema, name, column_name), key_table, where in affected_objects(
+            graph, [closure]
+        ).joins:
+            tables = catalog.find_tables(schema, name)
+            targets = catalog.find_tables(*key_table)
+            column = catalog.column_named(tables[0].oid, column_name) if tables else None
+            if column is not None and targets:
+                result.setdefault((column.table_oid, column.attnum), (targets[0], where))
+    return result
 
 
 def _key_targets(graph: Graph, closures: Sequence[Closure]) -> dict[int, tuple[Table, Column]]:
@@ -306,6 +344,21 @@ def _named_reference(
     else:
         matches = [t for t, _ in candidates]
     where = f"{table.qname}.{column.name} ({column.type})"
+    if len(matches) > 1:
+        # One column, said once: `project_id` beside many `*_projects` tables is one guess.
+        names = ", ".join(str(t.qname) for t in matches[:3])
+        more = f" and {len(matches) - 3} more" if len(matches) > 3 else ""
+        what = {COLUMN: "a reference", JSON: "JSON with ids", ARRAY: "an array of ids"}[kind]
+        return [
+            SoftRef(
+                table.oid,
+                column.attnum,
+                None,
+                kind,
+                f"{where} is named like {what} to one of {names}{more} (a guess from the "
+                "name) but has no FK: if it holds their ids they stay integers",
+            )
+        ]
     if kind == COLUMN:
         return [
             SoftRef(

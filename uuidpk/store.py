@@ -88,11 +88,14 @@ def insert_run_sql(spec: dict[str, Any]) -> sql.Composed:
     return _template("insert_run").format(spec=sql.Literal(json.dumps(spec, sort_keys=True)))
 
 
-def record_problems_sql() -> sql.Composed:
+def record_problems_sql() -> list[sql.SQL | sql.Composed]:
     """Keep in the current run the sequences that are behind their columns already."""
-    return _template("record_problems").format(
-        columns=_template("sequence_columns"), run=current_run_sql()
-    )
+    return [
+        _template("sequence_state_function"),
+        _template("record_problems").format(
+            columns=_template("sequence_columns"), run=current_run_sql()
+        ),
+    ]
 
 
 def schema_objects_sql(tables: Sequence[QualifiedName]) -> sql.Composed:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..ops import (
     AddForeignKey,
     AlterColumns,
+    Analyze,
     BuildOrderMap,
     CatalogStatement,
     CreateKeyFunction,
@@ -43,6 +44,8 @@ def op_lock(op: Op) -> LockLevel | None:
             # ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on both tables (its validation reads
             # them); COMMENT ON CONSTRAINT only SHARE UPDATE EXCLUSIVE.
             return LockLevel.SHARE_ROW_EXCLUSIVE
+        case Analyze():
+            return LockLevel.SHARE_UPDATE_EXCLUSIVE
         case DisownSequence():
             return LockLevel.SHARE_ROW_EXCLUSIVE  # ALTER SEQUENCE ... OWNED BY NONE
         case CatalogStatement(statement=statement):

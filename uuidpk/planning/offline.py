@@ -10,7 +10,8 @@ The steps come in this order, for reasons PostgreSQL imposes:
 6. one ALTER TABLE per table: drop the sequence default, change every closure column of that
    table with USING f(col), set the UUID default -- one rewrite, indexes rebuilt with their names;
 7. restore the foreign keys with their exact names, actions, deferrability and comments;
-8. drop the sequences that served only converted keys; forget the derivation function.
+8. drop the sequences that served only converted keys; forget the derivation function;
+9. analyze the rewritten tables: the changed columns lost their statistics.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..blockers import closure_problems, key_problems
+from ..blockers import closure_problems, key_problems, option_problems
 from ..dependents import Affected, affected_objects
 from ..graph import Closure, Graph, Key
 from ..model import QualifiedName
 from ..ops import (
     AllOf,
     AlterColumns,
+    Analyze,
     AnyOf,
     Check,
     ColumnChange,
@@ -53,7 +55,7 @@ from ..ops import (
     TableObjectExists,
     WriteMapping,
 )
-from ..problems import Problem
+from ..problems import Problem, Severity
 from . import common
 from .locks import step_lock
 
@@ -63,23 +65,33 @@ def plan_conversion(
     keys: Sequence[Key],
     options: Options,
     problems: Sequence[Problem] | None = None,
+    *,
+    force: bool = False,
 ) -> Plan:
     """The offline plan for the given keys. Problems are in the plan; a plan with blocking
-    problems has no steps. `problems`: what an analysis already found for these keys and
-    their closures (pipeline.analyse), so nothing is examined twice; else found here."""
+    problems has no steps, unless forced (a rehearsal on a scratch copy, to hear what
+    PostgreSQL itself says about them). `problems`: what an analysis already found for these
+    keys and their closures (pipeline.analyse), so nothing is examined twice; else found here."""
     closures = common.closures_for(graph, keys)
     if problems is None:
         found: list[Problem] = [p for key in keys for p in key_problems(key)]
         found += [p for closure in closures for p in closure_problems(graph, closure)]
         problems = found
     problems = list(problems)
+    problems.extend(option_problems(graph, common.key_roots(graph, closures), options))
+    if options.uuid_version == 7 and options.order_by is None:
+        # v7 values made from the old ids keep their order: a CHECK (a < b) between two
+        # columns of one key holds afterwards.
+        problems = [
+            replace(p, severity=Severity.HANDLED) if p.unless_ordered else p for p in problems
+        ]
     for generic in options.generic:
         closure, found = common.generic_closure(graph, closures, generic, options)
         problems.extend(found)
         closures.append(closure)
     texts = frozenset(g.column for g in options.generic if graph.catalog.column(*g.column).is_text)
     plan = Plan(tuple(keys), tuple(closures), tuple(problems), text_columns=texts)
-    if plan.blocking or not closures:
+    if (plan.blocking and not force) or not closures:
         return plan
     return replace(plan, steps=tuple(_steps(graph, closures, options)))
 
@@ -176,14 +188,11 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         column = catalog.column(*node)
         if column.identity:
             before.append(DropIdentity(catalog.table(node[0]).qname, column.name))
-    if options.keep_old_id:
-        for root in common.key_roots(graph, closures):
-            column = catalog.column(*root)
-            before.append(
-                KeepOldId(
-                    catalog.table(root[0]).qname, column.name, options.keep_old_id, column.type
-                )
-            )
+    for root in common.key_roots(graph, closures):
+        column = catalog.column(*root)
+        kept = options.kept_column(column.is_text)
+        if kept is not None:
+            before.append(KeepOldId(catalog.table(root[0]).qname, column.name, kept, column.type))
     if before:
         yield _step(
             "drop-identity",
@@ -242,7 +251,11 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             _dependents_exist(graph, affected, exists=True) + converted,
         )
     finish: list[Op] = []
-    for seq in sorted(set(sequences.values()), key=lambda s: s.qname):
+    # Every sequence a converted column owns or draws from, not only the one its default
+    # calls: a second sequence OWNED BY the key (left from an old default) would otherwise
+    # stay owned by a uuid column.
+    touching = {s for s in catalog.sequences if s.owner in nodes or set(s.used_by) & set(nodes)}
+    for seq in sorted(touching | set(sequences.values()), key=lambda s: s.qname):
         if seq.is_identity or seq.owner is None:
             continue  # DROP IDENTITY took it; a sequence nobody owns may serve the application
         users = set(seq.used_by) | {seq.owner}
@@ -263,6 +276,9 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             if isinstance(op, DropSequence | DisownSequence)
         ),
     )
+    # Last, so the statistics describe the final tables (uuid values, restored indexes). The
+    # catalog cannot tell it happened; running it again only costs a sample.
+    yield _step("analyze", "analyze rewritten tables", (Analyze(tuple(a.table for a in alters)),))
 
 
 def _dependents_exist(graph: Graph, affected: Affected, *, exists: bool) -> tuple[Check, ...]:
