@@ -104,6 +104,7 @@ def read_catalog(conn: psycopg.Connection) -> Catalog:
         policies,
         own,
         tool_schema=tool,
+        schema_oids=tuple(schemas),
         functions=functions,
     )
 

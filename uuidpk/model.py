@@ -363,6 +363,7 @@ class Catalog:
     policies: tuple[Policy, ...] = ()
     uuidpk_tables: frozenset[str] = frozenset()  # what the tool's schema already holds
     tool_schema: ToolSchema = ToolSchema.ABSENT
+    schema_oids: tuple[int, ...] = ()  # the user's schemas (schemas.sql): the one filter
     functions: tuple[Function, ...] = ()  # read in the same snapshot as everything else
     _table_by_oid: dict[int, Table] = field(default_factory=dict, compare=False, repr=False)
     _column: dict[tuple[int, int], Column] = field(default_factory=dict, compare=False, repr=False)

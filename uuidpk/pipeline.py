@@ -326,7 +326,9 @@ def inspect(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
     # As apply would run it: apply also writes its fingerprint into the tool's schema.
-    found += preflight_problems(conn, planned, _user(analysis), fingerprint=True)
+    found += preflight_problems(
+        conn, planned, _user(analysis), fingerprint=True, schemas=analysis.catalog.schema_oids
+    )
     document["problems"] = [_problem_json(p) for p in found]
     document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
@@ -373,7 +375,7 @@ def plan(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
     # Privileges and the lock table, read from the server: only for a plan that would run.
-    found = preflight_problems(conn, planned, _user(analysis))
+    found = preflight_problems(conn, planned, _user(analysis), schemas=analysis.catalog.schema_oids)
     planned = replace(planned, problems=planned.problems + tuple(found))
     require_runnable(planned)
     return Conversion(analysis, planned)
@@ -497,7 +499,13 @@ def apply(
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     user = _user(conversion.analysis)
-    missing = preflight_problems(conn, conversion.plan, user, fingerprint=True)
+    missing = preflight_problems(
+        conn,
+        conversion.plan,
+        user,
+        fingerprint=True,
+        schemas=conversion.analysis.catalog.schema_oids,
+    )
     require_runnable(replace(conversion.plan, problems=tuple(missing)))
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)

@@ -8,7 +8,7 @@ function or a setting per need, one query each) and turn each missing piece into
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,9 @@ def _names(relations: Iterable[QualifiedName]) -> tuple[list[str], list[str]]:
     return [r.schema for r in ordered], [r.name for r in ordered]
 
 
-def privilege_problems(conn: psycopg.Connection, needs: Needs, user: str) -> list[Problem]:
+def privilege_problems(
+    conn: psycopg.Connection, needs: Needs, user: str, user_schemas: Sequence[int] = ()
+) -> list[Problem]:
     """One blocker per privilege the role lacks, with the GRANT (or role) that gives it."""
     schemas, names = _names(needs.owned)
     rows = _rows(
@@ -114,6 +116,7 @@ def privilege_problems(conn: psycopg.Connection, needs: Needs, user: str) -> lis
             "temp": needs.temp,
             "tool_schema": TOOL_SCHEMA if needs.tool_schema else None,
             "fingerprint": needs.fingerprint,
+            "schemas": list(user_schemas),
         },
     )
     problems = []
@@ -228,10 +231,16 @@ def lock_problems(conn: psycopg.Connection, needs: Needs) -> list[Problem]:
 
 
 def preflight_problems(
-    conn: psycopg.Connection, plan: Plan, user: str, *, fingerprint: bool = False
+    conn: psycopg.Connection,
+    plan: Plan,
+    user: str,
+    *,
+    fingerprint: bool = False,
+    schemas: Sequence[int] = (),
 ) -> list[Problem]:
-    """Privileges and lock table room for a plan (nothing when it has no steps)."""
+    """Privileges and lock table room for a plan (nothing when it has no steps). schemas: the
+    user's schemas (Catalog.schema_oids), where the fingerprint reads sequence-fed tables."""
     if not plan.steps:
         return []
     needs = plan_needs(plan, fingerprint=fingerprint)
-    return privilege_problems(conn, needs, user) + lock_problems(conn, needs)
+    return privilege_problems(conn, needs, user, schemas) + lock_problems(conn, needs)

@@ -13,7 +13,7 @@
 -- Parameters: owned_schemas, owned_names (text[], parallel: relations it must own),
 --             view_schemas, view_owners (text[], parallel: each view it recreates, its schema and
 --             its owner), temp (bool), tool_schema (text, or NULL when the plan writes none),
---             fingerprint (bool: apply records one)
+--             fingerprint (bool: apply records one), schemas (oid[]: the user's schemas, schemas.sql)
 -- Columns: what (relation, schema, role, owner schema, database, sequence read, table read),
 --          name, missing (owner, CREATE,
 --          TEMPORARY, USAGE, membership), owner (the owning role: of a relation, of a view)
@@ -78,5 +78,5 @@ SELECT DISTINCT CASE WHEN p.on_sequence THEN 'sequence read' ELSE 'table read' E
   JOIN pg_class c ON c.oid = p.oid
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE %(fingerprint)s
-   AND tn.nspname NOT IN ('information_schema', 'uuidpk') AND tn.nspname NOT LIKE 'pg\_%%'
+   AND tn.oid = ANY(%(schemas)s::oid[])
    AND NOT has_table_privilege(p.oid, 'SELECT')
