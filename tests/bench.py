@@ -8,6 +8,11 @@ timed from the outside as a client process, and the copy is dropped:
 
     floor          VACUUM FULL of the five tables the key touches: rewrite each once, rebuild
                    its indexes. No conversion can do less.
+    rewrite        the cheapest int->uuid rewrite: ALTER ... TYPE uuid USING the id zero-padded
+                   (sorted, predictable: not usable), FKs dropped and restored. The floor of
+                   this work, and the first ratio column (see PEER_USING).
+    oneliner       what peers paste: ALTER ... TYPE uuid USING md5(key || id)::uuid per table,
+                   FKs dropped and restored, no proof. The second ratio column.
     article        the classic hand-written method: uuid columns filled by gen_random_uuid()
                    and UPDATE ... FROM joins, then constraints dropped, renamed, added back.
     uuidpk         `python -m uuidpk apply --table order_order --yes` (what a user runs).
@@ -16,14 +21,18 @@ timed from the outside as a client process, and the copy is dropped:
     uuidpk-v7-time --uuid v7 --order-by created_at: only with --only (children look their
                    parent's time up row by row).
     uuidpk-script  `uuidpk generate` run by psql: the SQL alone, without apply's extras.
+
+After the first run of rewrite, uuidpk and uuidpk-v7, and on an unconverted copy, a fixed set of
+application queries is timed and the tables' and indexes' sizes read (bench_queries.py): the
+ratio after/before per query, goal <= 1.3x.
     offline-under-load, online
                    the conversion while tests/workload.py (a shop application: 4 connections,
                    25 transactions a second each) keeps working: failed and lost application
                    transactions, stalls, p99, throughput share, cutover lock. At 200,000 orders
                    unless --load-scales (or --scales/--orders) say otherwise. See bench_load.py.
 
-Reported per method: median wall seconds and ratio to the floor's median, the server's CPU
-seconds (every process of the server, from /proc: the steadier number on a shared machine, where
+Reported per method: median wall seconds and its ratios to the rewrite's and the one-liner's
+medians, the server's CPU seconds (every process of the server, from /proc: the steadier number on a shared machine, where
 wall time moves with whatever else runs) and its ratio, the WAL written, and the client's peak
 RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the seconds of each
 step, from the times its progress lines arrive on stderr.
