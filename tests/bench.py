@@ -32,10 +32,11 @@ ratio after/before per query, goal <= 1.3x.
                    unless --load-scales (or --scales/--orders) say otherwise. See bench_load.py.
 
 Reported per method: median wall seconds and its ratios to the rewrite's and the one-liner's
-medians, the server's CPU seconds (every process of the server, from /proc: the steadier number on a shared machine, where
-wall time moves with whatever else runs) and its ratio, the WAL written, and the client's peak
-RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the seconds of each
-step, from the times its progress lines arrive on stderr.
+medians, the server's CPU seconds (every process of the server, from /proc: the steadier number
+on a shared machine, where wall time moves with whatever else runs) and its ratios, the WAL
+written, and the client's peak RSS (wait4 through a small fork-and-exec shim, see
+run_client). For apply, the seconds of each step, from the times its progress lines arrive on
+stderr.
 
 `make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
 repeat 1) takes about 15 minutes on 2 cores: ~1 minute to load the shop, then each method on its
@@ -1096,10 +1097,12 @@ def bench_inspect(
     for _ in range(3):
         run = run_client(uuidpk_argv("inspect", "--dsn", dsn, "--all", "--format", "json"))
         runs.append(run)
-        if run.returncode != 0:
+        # Exit 1 with the document written: a closure has a blocker (the real-like schema's
+        # --all plan locks more relations than a default lock table holds). Still a full run.
+        if run.returncode not in (0, 1):
             print(f"uuidpk inspect --all --format json FAILED: {run.text()[-600:]}")
             break
-    ok = [r for r in runs if r.returncode == 0]
+    ok = [r for r in runs if r.returncode in (0, 1)]
     if ok:
         seconds = statistics.median(r.seconds for r in ok)
         goal = 3.0 if extras else 2.0
