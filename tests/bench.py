@@ -1081,7 +1081,7 @@ def bench_inspect(
             "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = relnamespace"
             " WHERE relkind = 'r' AND nspname IN ('public', 'sales', 'stock', 'crm')),"
             " (SELECT count(*) FROM pg_constraint WHERE contype = 'f'),"
-            " (SELECT count(*) FROM pg_inherits),"
+            " (SELECT count(*) FROM pg_class WHERE relispartition AND relkind = 'r'),"
             " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = pronamespace"
             "   WHERE nspname IN ('public', 'sales', 'stock', 'crm')),"
             " (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)"
