@@ -13,7 +13,14 @@ import psycopg
 import pytest
 
 from uuidpk.catalog import read_catalog
-from uuidpk.django import content_type_table
+from uuidpk.django import (
+    ContentType,
+    content_type_table,
+    generic_targets,
+    generic_usage_by_table,
+    map_content_types,
+    read_content_types,
+)
 from uuidpk.functions import (
     Function,
     FunctionArgument,
@@ -30,13 +37,8 @@ from uuidpk.softrefs import (
     COLUMN,
     GENERIC,
     JSON,
-    ContentType,
     SoftRef,
-    generic_targets,
-    generic_usage_by_table,
-    map_content_types,
     ordering_hints,
-    read_content_types,
     soft_reference_suspects,
 )
 
