@@ -8,6 +8,11 @@ timed from the outside as a client process, and the copy is dropped:
 
     floor          VACUUM FULL of the five tables the key touches: rewrite each once, rebuild
                    its indexes. No conversion can do less.
+    rewrite        the cheapest int->uuid rewrite: ALTER ... TYPE uuid USING the id zero-padded
+                   (sorted, predictable: not usable), FKs dropped and restored. The floor of
+                   this work, and the first ratio column (see PEER_USING).
+    oneliner       what peers paste: ALTER ... TYPE uuid USING md5(key || id)::uuid per table,
+                   FKs dropped and restored, no proof. The second ratio column.
     article        the classic hand-written method: uuid columns filled by gen_random_uuid()
                    and UPDATE ... FROM joins, then constraints dropped, renamed, added back.
     uuidpk         `python -m uuidpk apply --table order_order --yes` (what a user runs).
@@ -16,17 +21,22 @@ timed from the outside as a client process, and the copy is dropped:
     uuidpk-v7-time --uuid v7 --order-by created_at: only with --only (children look their
                    parent's time up row by row).
     uuidpk-script  `uuidpk generate` run by psql: the SQL alone, without apply's extras.
+
+After the first run of rewrite, uuidpk and uuidpk-v7, and on an unconverted copy, a fixed set of
+application queries is timed and the tables' and indexes' sizes read (bench_queries.py): the
+ratio after/before per query, goal <= 1.3x.
     offline-under-load, online
                    the conversion while tests/workload.py (a shop application: 4 connections,
                    25 transactions a second each) keeps working: failed and lost application
                    transactions, stalls, p99, throughput share, cutover lock. At 200,000 orders
                    unless --load-scales (or --scales/--orders) say otherwise. See bench_load.py.
 
-Reported per method: median wall seconds and ratio to the floor's median, the server's CPU
-seconds (every process of the server, from /proc: the steadier number on a shared machine, where
-wall time moves with whatever else runs) and its ratio, the WAL written, and the client's peak
-RSS (wait4 through a small fork-and-exec shim, see run_client). For apply, the seconds of each
-step, from the times its progress lines arrive on stderr.
+Reported per method: median wall seconds and its ratios to the rewrite's and the one-liner's
+medians, the server's CPU seconds (every process of the server, from /proc: the steadier number
+on a shared machine, where wall time moves with whatever else runs) and its ratios, the WAL
+written, and the client's peak RSS (wait4 through a small fork-and-exec shim, see
+run_client). For apply, the seconds of each step, from the times its progress lines arrive on
+stderr.
 
 `make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
 repeat 1) takes about 15 minutes on 2 cores: ~1 minute to load the shop, then each method on its
@@ -66,6 +76,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_load
+import bench_queries
 import pgutil
 from workload import UnderLoad
 
@@ -206,6 +217,70 @@ ALTER TABLE public.payment_payment
   DEFERRABLE INITIALLY DEFERRED;
 COMMIT;
 """
+
+# The two rows the issue sets apply against, run as SQL by the bench itself. Both drop the five
+# foreign keys, rewrite each table once with ALTER ... TYPE uuid USING (order_order's two key
+# columns in one ALTER: one rewrite, its indexes rebuilt once), and add the keys back
+# (validating: one join per child). One transaction, as apply.
+#   rewrite   the cheapest conversion there is: the id zero-padded into a uuid. Sorted and
+#             predictable (so not usable), the least CPU per row: the floor of this work.
+#   oneliner  what peers paste: md5(key || id)::uuid per table. Unkeyed md5, no proof.
+PEER_USING = {
+    "rewrite": "lpad(to_hex({col}), 32, '0')::uuid",
+    "oneliner": "md5('bench-key-0123456789' || {col})::uuid",
+}
+# (table, constraint, column, action) of the five foreign keys that reference order_order.id.
+SHOP_FKS = (
+    (
+        "order_order",
+        "order_order_original_id_1dd680dd_fk_order_order_id",
+        "original_id",
+        "ON DELETE SET NULL",
+    ),
+    (
+        "invoice_invoice",
+        "invoice_invoice_order_id_c5fc9ae9_fk_order_order_id",
+        "order_id",
+        "ON DELETE CASCADE",
+    ),
+    (
+        "order_orderline",
+        "order_orderline_order_id_eb04ec2d_fk_order_order_id",
+        "order_id",
+        "ON DELETE CASCADE",
+    ),
+    (
+        "order_order_gift_cards",
+        "order_order_gift_cards_order_id_ce5608c4_fk_order_order_id",
+        "order_id",
+        "ON DELETE CASCADE",
+    ),
+    ("payment_payment", "payment_payment_order_id_22b45881_fk_order_order_id", "order_id", ""),
+)
+
+
+def peer_sql(using: str) -> str:
+    """The whole conversion of the shop's key with one ALTER ... TYPE uuid USING per table."""
+    lines = ["BEGIN;"]
+    lines += [f"ALTER TABLE public.{t} DROP CONSTRAINT {c};" for t, c, _, _ in SHOP_FKS]
+    lines.append(
+        "ALTER TABLE public.order_order ALTER COLUMN id DROP DEFAULT, "
+        f"ALTER COLUMN id TYPE uuid USING {using.format(col='id')}, "
+        f"ALTER COLUMN original_id TYPE uuid USING {using.format(col='original_id')};"
+    )
+    lines += [
+        f"ALTER TABLE public.{t} ALTER COLUMN {col} TYPE uuid USING {using.format(col=col)};"
+        for t, _, col, _ in SHOP_FKS
+        if t != "order_order"
+    ]
+    lines += [
+        f"ALTER TABLE public.{t} ADD CONSTRAINT {c} FOREIGN KEY ({col}) "
+        f"REFERENCES public.order_order (id) {action} DEFERRABLE INITIALLY DEFERRED;"
+        for t, c, col, action in SHOP_FKS
+    ]
+    lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
+
 
 # After a conversion: the six key columns are uuid and the five foreign keys are back.
 CHECK_SQL = """
@@ -455,6 +530,13 @@ def _article(dsn: str) -> ClientRun:
     return run_client(psql_argv(dsn, "-f", "-"), ARTICLE_SQL)
 
 
+def _peer(kind: str) -> Callable[[str], ClientRun]:
+    def run(dsn: str) -> ClientRun:
+        return run_client(psql_argv(dsn, "-f", "-"), peer_sql(PEER_USING[kind]))
+
+    return run
+
+
 def _apply(*extra: str) -> Callable[[str], ClientRun]:
     def run(dsn: str) -> ClientRun:
         return run_client(
@@ -527,7 +609,9 @@ def available_methods(load: bench_load.LoadOptions | None = None) -> list[Method
     help_text = apply_help()
     methods = [
         Method("floor", _floor, converts=False),
-        Method("article", _article),
+        Method("rewrite", _peer("rewrite")),
+        Method("oneliner", _peer("oneliner")),
+        Method("uuidpk-script", _script),
         Method("uuidpk", _apply(), steps=True),
     ]
     if "--verify" in help_text:
@@ -543,7 +627,7 @@ def available_methods(load: bench_load.LoadOptions | None = None) -> list[Method
                     default=False,
                 )
             )
-    methods.append(Method("uuidpk-script", _script))
+    methods.append(Method("article", _article))
     methods.append(
         Method("offline-under-load", _apply_under_load(load), steps=False, under_load=True)
     )
@@ -654,6 +738,7 @@ class Result:
     method: Method
     runs: list[ClientRun] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    queries: bench_queries.QueryFigures | None = None  # after the first run, when measured
 
     @property
     def ok_runs(self) -> list[ClientRun]:
@@ -677,12 +762,25 @@ def check_converted(dsn: str, orders: int, under_load: bool = False) -> str | No
     return None
 
 
+# The methods whose result the application queries are timed on (bench_queries): uuidpk's
+# random-looking keys, the time-ordered ones, and the zero-padded rewrite (sorted like the
+# integers were: what the uuid type alone costs).
+QUERY_METHODS = ("rewrite", "uuidpk", "uuidpk-v7")
+
+
 def bench_scale(
     cluster: pgutil.PgCluster, orders: int, methods: list[Method], repeat: int
 ) -> dict[str, Result]:
     pm = postmaster_pid(cluster)
     template = template_name(orders)
     results = {m.name: Result(m) for m in methods}
+    if any(m.name in QUERY_METHODS for m in methods):
+        name = f"uuidpk_bench_{orders}_before"
+        copy_database(cluster, template, name)
+        before = Result(Method("before", _floor, converts=False))
+        before.queries = bench_queries.measure(cluster.dsn(name))
+        results["(before)"] = before
+        cluster.drop_database(name)
     for rep in range(repeat):
         for method in methods:
             if method.skip:
@@ -720,6 +818,8 @@ def bench_scale(
                     f"{orders} orders, {method.name} #{rep + 1}: {run.seconds:.1f} s{cpu}, "
                     f"WAL {run.wal_mb:.0f} MB, client RSS {run.rss_mb or 0:.0f} MB"
                 )
+                if rep == 0 and method.name in QUERY_METHODS:
+                    results[method.name].queries = bench_queries.measure(dsn)
             cluster.drop_database(name)
     return results
 
@@ -755,33 +855,47 @@ def print_scale(
 
 
 def print_offline(orders: int, load_seconds: float | None, results: dict[str, Result]) -> None:
-    floor = results.get("floor")
-    floor_s = floor.median("seconds") if floor else None
-    floor_cpu = floor.median("server_cpu") if floor else None
+    """The issue's table: every method's median seconds and server CPU, as ratios to the
+    cheapest rewrite (the floor of this work) and to the md5 one-liner (what peers do)."""
+
+    def base(name: str, attr: str) -> float | None:
+        return results[name].median(attr) if name in results else None
+
+    def ratio(value: float | None, against: float | None) -> str:
+        return _fmt(value / against if value and against else None, "6.2f") + "x"
+
     runs = max((len(r.runs) for r in results.values()), default=0)
     load = "reused" if load_seconds is None else f"{load_seconds:.0f} s"
     print(f"\n== {orders:,} orders (template load + VACUUM ANALYZE: {load}; median of {runs})")
     header = (
-        f"{'method':<15} {'seconds':>8} {'x floor':>8} {'srv CPU s':>9} {'x floor':>8}"
-        f" {'WAL MB':>7} {'client RSS MB':>13}"
+        f"{'method':<15} {'seconds':>8} {'x rewrite':>9} {'x 1-liner':>9} {'srv CPU s':>9}"
+        f" {'x rewrite':>9} {'x 1-liner':>9} {'WAL MB':>7} {'client RSS MB':>13}"
     )
     print(header)
     print("-" * len(header))
     for name, result in results.items():
+        if name == "(before)":
+            continue
         if not result.ok_runs:
             print(f"{name:<15} FAILED: {result.failures[0] if result.failures else '?'}")
             continue
         seconds = result.median("seconds")
         cpu = result.median("server_cpu")
-        ratio = seconds / floor_s if seconds and floor_s else None
-        cpu_ratio = cpu / floor_cpu if cpu and floor_cpu else None
         print(
-            f"{name:<15} {_fmt(seconds, '8.1f')} {_fmt(ratio, '7.2f')}x"
-            f" {_fmt(cpu, '9.1f')} {_fmt(cpu_ratio, '7.2f')}x"
+            f"{name:<15} {_fmt(seconds, '8.1f')}"
+            f"  {ratio(seconds, base('rewrite', 'seconds'))}"
+            f"  {ratio(seconds, base('oneliner', 'seconds'))}"
+            f" {_fmt(cpu, '9.1f')}"
+            f"  {ratio(cpu, base('rewrite', 'server_cpu'))}"
+            f"  {ratio(cpu, base('oneliner', 'server_cpu'))}"
             f" {_fmt(result.median('wal_mb'), '7.0f')} {_fmt(result.median('rss_mb'), '13.1f')}"
         )
         if result.failures:
             print(f"{'':<15} ({len(result.failures)} failed run(s): {result.failures[0][:200]})")
+    before = results.get("(before)")
+    after = {n: r.queries for n, r in results.items() if n != "(before)" and r.queries}
+    if before and before.queries and after:
+        bench_queries.print_figures(before.queries, after)
     for name, result in results.items():
         if not result.method.steps or not result.ok_runs:
             continue
@@ -796,7 +910,26 @@ def print_offline(orders: int, load_seconds: float | None, results: dict[str, Re
 # inspect on 2,000 tables and 5,000 foreign keys
 
 
-def synthetic_schema(tables: int, foreign_keys: int, seed: int) -> list[str]:
+@dataclass(frozen=True)
+class Extras:
+    """Objects of a real schema: partitioned tables and their partitions, tables with a
+    trigger pair (each its own trigger function, plus one shared audit function), plain
+    functions."""
+
+    partitioned: int = 0
+    partitions: int = 0
+    triggers: int = 0
+    functions: int = 0
+
+
+# Like the real 1,000-table schema of issue 15: ~430 partitions, thousands of functions and
+# triggers (the 5,000 foreign keys of the plain benchmark stay).
+REAL_EXTRAS = Extras(partitioned=20, partitions=420, triggers=1200, functions=2500)
+
+
+def synthetic_schema(
+    tables: int, foreign_keys: int, seed: int, extras: Extras | None = None
+) -> list[str]:
     """DDL batches (each one transaction) for a seeded random schema.
 
     Four schemas; keys integer serial, bigint identity or bigint serial; ~10% join tables (two
@@ -858,46 +991,122 @@ def synthetic_schema(tables: int, foreign_keys: int, seed: int) -> list[str]:
         child, parent = rnd.sample(others, 2)
         add_fk(child, parent, unique=rnd.random() < 0.05)
         count += 1
+    batches_extra = _real_objects(rnd, names, key_type, extras) if extras else []
     # One transaction per ~300 tables or ~600 DDL statements: each statement locks its tables
     # until commit and the lock table holds max_locks_per_transaction x max_connections.
     batches = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in schemas[1:]]
     batches += [";\n".join(creates[i : i + 300]) for i in range(0, len(creates), 300)]
     batches += [";\n".join(fks[i : i + 600]) for i in range(0, len(fks), 600)]
-    return batches
+    return batches + batches_extra
 
 
-def bench_inspect(cluster: pgutil.PgCluster, tables: int, foreign_keys: int) -> None:
-    name = f"uuidpk_bench_inspect_{tables}_{foreign_keys}"
+def _real_objects(
+    rnd: random.Random, names: list[str], key_type: dict[str, str], extras: Extras
+) -> list[str]:
+    """What a real schema has and the plain synthetic one lacks: partitioned tables (keyed by
+    (id, created_at) as PostgreSQL requires the partition key in the primary key, referenced by
+    nothing but referencing other tables), trigger functions and their triggers on many tables
+    (audit and touch-updated_at kinds, PL/pgSQL naming NEW.id), and plain functions: PL/pgSQL
+    look-ups by id and LANGUAGE sql ones (sqlglot parses those) over random tables, most of
+    which reach some closure."""
+    ddl: list[str] = []
+    per_parent = max(1, extras.partitions // max(1, extras.partitioned))
+    for p in range(extras.partitioned):
+        parent = f"public.part{p:03d}"
+        target = rnd.choice(names)
+        ddl.append(
+            f"CREATE TABLE {parent} (id bigint GENERATED BY DEFAULT AS IDENTITY, "
+            f"created_at timestamptz NOT NULL, ref_id {key_type[target]} "
+            f"REFERENCES {target} (id), payload text, PRIMARY KEY (id, created_at)) "
+            "PARTITION BY RANGE (created_at)"
+        )
+        for m in range(per_parent):
+            lo, hi = f"2000-01-01'::date + {m * 30}", f"2000-01-01'::date + {(m + 1) * 30}"
+            ddl.append(
+                f"CREATE TABLE {parent}_p{m:03d} PARTITION OF {parent} "
+                f"FOR VALUES FROM ('{lo}) TO ('{hi})"
+            )
+    ddl.append(
+        "CREATE FUNCTION public.audit_row() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN "
+        "RAISE DEBUG 'audit % %', TG_TABLE_NAME, NEW.id; RETURN NEW; END$f$"
+    )
+    for t in rnd.sample(names, min(extras.triggers, len(names))):
+        short = t.split(".")[1]
+        ddl.append(
+            f"CREATE FUNCTION {t}_touch() RETURNS trigger LANGUAGE plpgsql AS $f$"
+            f"DECLARE n integer; BEGIN NEW.note := coalesce(NEW.note, '') || NEW.id::text; "
+            f"SELECT count(*) INTO n FROM {t} WHERE id = NEW.id; RETURN NEW; END$f$"
+        )
+        ddl.append(
+            f"CREATE TRIGGER {short}_touch BEFORE UPDATE ON {t} "
+            f"FOR EACH ROW EXECUTE FUNCTION {t}_touch()"
+        )
+        ddl.append(
+            f"CREATE TRIGGER {short}_audit AFTER INSERT ON {t} "
+            "FOR EACH ROW EXECUTE FUNCTION public.audit_row()"
+        )
+    for f in range(extras.functions):
+        a, b = rnd.sample(names, 2)
+        if f % 2:
+            ddl.append(
+                f"CREATE FUNCTION public.fn_{f:05d}(p_id bigint) RETURNS bigint "
+                f"LANGUAGE plpgsql STABLE AS $f$DECLARE r bigint; BEGIN "
+                f"SELECT x.id INTO r FROM {a} x JOIN {b} y ON y.id = x.id WHERE x.id = p_id; "
+                f"RETURN r; END$f$"
+            )
+        else:
+            ddl.append(
+                f"CREATE FUNCTION public.fn_{f:05d}(p_name text) RETURNS SETOF {a} "
+                f"LANGUAGE sql STABLE AS $f$SELECT x.* FROM {a} x WHERE x.name = p_name "
+                f"AND x.created_at > now() - interval '1 day' ORDER BY x.created_at$f$"
+            )
+    return [";\n".join(ddl[i : i + 600]) for i in range(0, len(ddl), 600)]
+
+
+def bench_inspect(
+    cluster: pgutil.PgCluster, tables: int, foreign_keys: int, extras: Extras | None = None
+) -> None:
+    real = "_real" if extras else ""
+    name = f"uuidpk_bench_inspect_{tables}_{foreign_keys}{real}"
     cluster.drop_database(name)
     cluster.create_database(name)
     dsn = cluster.dsn(name)
     started = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for batch in synthetic_schema(tables, foreign_keys, seed=20240611):
+        for batch in synthetic_schema(tables, foreign_keys, seed=20240611, extras=extras):
             with conn.transaction():
                 conn.execute(batch)
         conn.execute("ANALYZE")
         row = conn.execute(
             "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = relnamespace"
             " WHERE relkind = 'r' AND nspname IN ('public', 'sales', 'stock', 'crm')),"
-            " (SELECT count(*) FROM pg_constraint WHERE contype = 'f')"
+            " (SELECT count(*) FROM pg_constraint WHERE contype = 'f'),"
+            " (SELECT count(*) FROM pg_class WHERE relispartition AND relkind = 'r'),"
+            " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = pronamespace"
+            "   WHERE nspname IN ('public', 'sales', 'stock', 'crm')),"
+            " (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)"
         ).fetchone()
     assert row is not None
     print(
-        f"\n== inspect: {row[0]:,} tables, {row[1]:,} foreign keys "
-        f"(schema built in {time.perf_counter() - started:.0f} s)"
+        f"\n== inspect: {row[0]:,} tables ({row[2]:,} of them partitions), {row[1]:,} foreign"
+        f" keys, {row[3]:,} functions, {row[4]:,} triggers"
+        f" (schema built in {time.perf_counter() - started:.0f} s;"
+        f" load average {os.getloadavg()[0]:.1f})"
     )
     runs = []
     for _ in range(3):
         run = run_client(uuidpk_argv("inspect", "--dsn", dsn, "--all", "--format", "json"))
         runs.append(run)
-        if run.returncode != 0:
+        # Exit 1 with the document written: a closure has a blocker (the real-like schema's
+        # --all plan locks more relations than a default lock table holds). Still a full run.
+        if run.returncode not in (0, 1):
             print(f"uuidpk inspect --all --format json FAILED: {run.text()[-600:]}")
             break
-    ok = [r for r in runs if r.returncode == 0]
+    ok = [r for r in runs if r.returncode in (0, 1)]
     if ok:
         seconds = statistics.median(r.seconds for r in ok)
-        verdict = "ok" if seconds < 2.0 else "OVER the 2 s goal"
+        goal = 3.0 if extras else 2.0
+        verdict = "ok" if seconds < goal else f"OVER the {goal:.0f} s goal"
         rss = max(r.rss_mb or 0.0 for r in ok)
         print(
             f"uuidpk inspect --all --format json (subprocess, median of {len(ok)}): "
@@ -1025,6 +1234,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also time `uuidpk inspect --all` on 2,000 tables and 5,000 foreign keys",
     )
+    parser.add_argument(
+        "--inspect-real",
+        action="store_true",
+        help="also time `uuidpk inspect --all` on those tables plus what real schemas have:"
+        " 420 partitions, 2,500 functions, 1,200 tables with triggers",
+    )
     parser.add_argument("--inspect-tables", type=int, default=2000, help=argparse.SUPPRESS)
     parser.add_argument("--inspect-fks", type=int, default=5000, help=argparse.SUPPRESS)
     bench_load.add_arguments(parser)
@@ -1119,6 +1334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_memory(all_results)
         if args.inspect_2000:
             bench_inspect(cluster, args.inspect_tables, args.inspect_fks)
+        if args.inspect_real:
+            bench_inspect(cluster, args.inspect_tables, args.inspect_fks, REAL_EXTRAS)
         print(
             f"\nload average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
             f"total {time.perf_counter() - started:.0f} s"
@@ -1126,7 +1343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = any(
             not r.ok_runs and not r.method.skip
             for res in all_results.values()
-            for r in res.values()
+            for n, r in res.items()
+            if n != "(before)"
         )
     finally:
         if args.keep_server and cluster.owned:
@@ -1143,7 +1361,9 @@ def print_memory(all_results: dict[int, dict[str, Result]]) -> None:
     names = [
         n
         for n, r in next(iter(all_results.values())).items()
-        if not r.method.under_load and all(n in res for res in all_results.values())
+        if n != "(before)"
+        and not r.method.under_load
+        and all(n in res for res in all_results.values())
     ]
     print(f"{'method':<15} " + " ".join(f"{o:>12,}" for o in all_results))
     for name in names:

@@ -13,10 +13,18 @@ import psycopg
 import pytest
 
 from uuidpk.catalog import read_catalog
-from uuidpk.django import content_type_table
+from uuidpk.django import (
+    ContentType,
+    content_type_table,
+    generic_targets,
+    generic_usage_by_table,
+    map_content_types,
+    read_content_types,
+)
 from uuidpk.functions import (
     Function,
     FunctionArgument,
+    FunctionIndex,
     FunctionType,
     broken_functions,
     closure_scope,
@@ -29,13 +37,8 @@ from uuidpk.softrefs import (
     COLUMN,
     GENERIC,
     JSON,
-    ContentType,
     SoftRef,
-    generic_targets,
-    generic_usage_by_table,
-    map_content_types,
     ordering_hints,
-    read_content_types,
     soft_reference_suspects,
 )
 
@@ -357,6 +360,48 @@ def test_named_functions_do_break_and_innocent_ones_do_not(conn: psycopg.Connect
     assert conn.execute(
         "SELECT shop.order_label(o) FROM shop.orders o WHERE note = 'first'"
     ).fetchone() == ("order first",)
+
+
+def test_function_index_keeps_every_suspect_and_drops_the_rest(conn: psycopg.Connection) -> None:
+    """inspect --all judges each closure against FunctionIndex.candidates, not every function:
+    the suspects must be the same, and functions about other tables must not be candidates."""
+    _catalog, graph, closures = _shop(conn)
+    conn.execute(
+        """
+        CREATE TABLE shop.other (id serial PRIMARY KEY, note text);
+        CREATE FUNCTION shop.other_note(p int) RETURNS text LANGUAGE sql
+            AS $$ SELECT note FROM shop.other WHERE id = p $$;
+        CREATE FUNCTION shop.prefix_only(p int) RETURNS int LANGUAGE plpgsql
+            AS $$ BEGIN RETURN (SELECT count(*) FROM shop.orders_archive WHERE id = p); END $$;
+        CREATE FUNCTION shop.other_touch() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN NEW.note := 'x'; RETURN NEW; END $$;
+        CREATE TRIGGER other_touch BEFORE UPDATE ON shop.other
+            FOR EACH ROW EXECUTE FUNCTION shop.other_touch();
+        """
+    )
+    functions = read_catalog(conn).functions
+    scope = closure_scope(graph, closures)
+    index = FunctionIndex(functions)
+    candidates = index.candidates(scope.tables, scope.columns, scope.views)
+    everything = broken_functions(functions, scope.tables, scope.columns, scope.views)
+    assert everything  # the shop's functions do break
+    assert broken_functions(candidates, scope.tables, scope.columns, scope.views) == everything
+    names = {f"{f.schema}.{f.name}" for f in candidates}
+    # a trigger function of a closure table (NEW), a row type in the signature, a body mention
+    assert {"shop.audit_line", "shop.total_of", "shop.first_line_qty"} <= names
+    # other tables only; "orders" only inside a longer name
+    assert not names & {"shop.other_note", "shop.prefix_only", "shop.other_touch"}
+    assert len(candidates) < len(functions)
+
+
+def test_function_index_names_that_are_not_one_word() -> None:
+    """A quoted table name with a space is searched as text, not as a word of the body."""
+    tables = {7: ("app", "order line")}
+    columns = {("app", "order line"): frozenset({"order_id"})}
+    body = 'BEGIN RETURN (SELECT 1 FROM app."order line" WHERE order_id = 1); END'
+    unrelated = _function("BEGIN RETURN 'order'; END")
+    index = FunctionIndex([_function(body), unrelated])
+    assert [f.body for f in index.candidates(tables, columns)] == [body]
 
 
 def test_quoted_and_commented_identifiers(conn: psycopg.Connection) -> None:

@@ -6,9 +6,10 @@ come from the catalog read (uuidpk.model.Function).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,17 +112,45 @@ def _ident(node: exp.Expression | None) -> str | None:
 def _tables_of(
     node: exp.Expression, index: ClosureNames
 ) -> list[tuple[exp.Table, list[TableName]]]:
+    return _resolved_tables(node.find_all(exp.Table), index)
+
+
+def _resolved_tables(
+    tables: Iterable[exp.Table], index: ClosureNames
+) -> list[tuple[exp.Table, list[TableName]]]:
     found = []
-    for table in node.find_all(exp.Table):
+    for table in tables:
         names = index.resolve(_ident(table.args.get("db")), _ident(table.this) or "")
         if names:
             found.append((table, names))
     return found
 
 
-def _parse_sql(
-    code: str, index: ClosureNames, params: Mapping[str, list[TableName]]
-) -> BodyFacts | None:
+# A body is analysed once per closure that it may concern (inspect --all: a trigger function
+# of a table in many closures, thousands of times), but parsed or tokenized once: the syntax
+# trees and token lists below are only read. Bounded, for a long-lived process of the API.
+@dataclass(frozen=True)
+class _Statement:
+    """One parsed statement and its nodes of the kinds the analysis looks at, found once."""
+
+    tables: tuple[exp.Table, ...]
+    columns: tuple[exp.Column, ...]
+    casts: tuple[exp.Cast, ...]
+    comparisons: tuple[exp.Expression, ...]
+
+    @classmethod
+    def of(cls, statement: exp.Expression) -> _Statement:
+        return cls(
+            tuple(statement.find_all(exp.Table)),
+            tuple(statement.find_all(exp.Column)),
+            tuple(statement.find_all(exp.Cast)),
+            tuple(statement.find_all(*_COMPARISONS, exp.In, exp.Between)),
+        )
+
+
+@functools.lru_cache(maxsize=8192)
+def _statements(code: str) -> tuple[_Statement, ...] | None:
+    """sqlglot's statements of a LANGUAGE sql body, None when it cannot read all of them."""
     # sqlglot logs a warning when it keeps a statement as an opaque Command: we fall back to
     # the scan for those, so the warning would only be noise on the user's terminal.
     logger = logging.getLogger("sqlglot")
@@ -135,23 +164,30 @@ def _parse_sql(
         logger.setLevel(level)
     if any(isinstance(s, exp.Command) for s in statements):
         return None
+    return tuple(_Statement.of(s) for s in statements if isinstance(s, exp.Expression))
+
+
+def _parse_sql(
+    code: str, index: ClosureNames, params: Mapping[str, list[TableName]]
+) -> BodyFacts | None:
+    statements = _statements(code)
+    if statements is None:
+        return None
     facts = BodyFacts(parsed=True)
     for statement in statements:
-        if not isinstance(statement, exp.Expression):
-            continue
         aliases: dict[str, list[TableName]] = {k: list(v) for k, v in params.items()}
-        for table, names in _tables_of(statement, index):
+        for table, names in _resolved_tables(statement.tables, index):
             facts.tables.update(names)
             alias = table.args.get("alias")
             alias_name = _ident(alias.this) if isinstance(alias, exp.TableAlias) else None
             aliases.setdefault(alias_name or _ident(table.this) or "", []).extend(names)
         resolved: dict[int, tuple[str, str, str]] = {}
-        for column in statement.find_all(exp.Column):
+        for column in statement.columns:
             hit = _resolve_column(column, aliases, index)
             if hit is not None:
                 facts.columns.add(hit)
                 resolved[id(column)] = hit
-        for cast in statement.find_all(exp.Cast):
+        for cast in statement.casts:
             if cast.to.this in _INT_TYPES:
                 for column in cast.this.find_all(exp.Column):
                     if id(column) in resolved:
@@ -159,7 +195,7 @@ def _parse_sql(
                             f"casts {dotted(resolved[id(column)])} to "
                             f"{cast.to.sql('postgres').lower()}"
                         )
-        for cmp in statement.find_all(*_COMPARISONS, exp.In, exp.Between):
+        for cmp in statement.comparisons:
             sides: list[exp.Expression] = [cmp.this]
             if isinstance(cmp, exp.In):
                 sides += list(cmp.expressions)
@@ -335,11 +371,7 @@ def _scan(
     names its table. Dynamic SQL in string literals is scanned as code.
     """
     facts = BodyFacts()
-    if sql_like:
-        text = _strip_sql_comments(code)
-    else:  # PL/Python, PL/Perl, PL/v8...: their strings hold the SQL
-        text = re.sub(r"[\"'`]", " ", code)
-    items = _items(text)
+    items = list(_scanned(code, sql_like))
     aliases: dict[str, list[TableName]] = {k: list(v) for k, v in params.items()}
     if sql_like:
         facts.integer_variables = _declared(items, index, aliases)
@@ -351,6 +383,15 @@ def _scan(
         else:
             statement.append(item)
     return facts
+
+
+@functools.lru_cache(maxsize=8192)
+def _scanned(code: str, sql_like: bool) -> tuple[_Item, ...]:
+    if sql_like:
+        text = _strip_sql_comments(code)
+    else:  # PL/Python, PL/Perl, PL/v8...: their strings hold the SQL
+        text = re.sub(r"[\"'`]", " ", code)
+    return tuple(_items(text))
 
 
 def _scan_statement(

@@ -4,7 +4,7 @@ relations.
 A database is a Django database when it has a django_content_type table. Then:
 - every table of a model is named by a content type (app label, model); Django's default
   db_table is `<app_label>_<model>`, and the few framework models that differ are listed in
-  softrefs.KNOWN_DB_TABLES; tables no content type names (a custom db_table, auto-created
+  django.KNOWN_DB_TABLES; tables no content type names (a custom db_table, auto-created
   many-to-many tables) are said to be unmatched;
 - the tables of Django's own apps (django.contrib.*, and django_migrations) hold models whose
   field types the user cannot change: they stay out of --all, and naming one is refused;
@@ -23,19 +23,18 @@ import psycopg
 from psycopg import sql
 
 from . import templates
-from .django import content_type_table
+from .django import (
+    ContentType,
+    content_type_table,
+    generic_targets,
+    map_content_types,
+    read_content_types,
+)
 from .errors import Refused
 from .graph import Closure, Graph, Key
 from .model import Catalog, Column, Table
 from .ops import GenericReference
-from .softrefs import (
-    GENERIC,
-    ContentType,
-    generic_targets,
-    map_content_types,
-    read_content_types,
-    soft_reference_suspects,
-)
+from .softrefs import GENERIC, soft_reference_suspects
 
 Node = tuple[int, int]
 

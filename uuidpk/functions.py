@@ -12,6 +12,7 @@ snapshot as the tables). Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ __all__ = [
     "WARNING",
     "Function",
     "FunctionArgument",
+    "FunctionIndex",
     "FunctionSuspect",
     "FunctionType",
     "Scope",
@@ -92,6 +94,62 @@ def closure_scope(graph: Graph, closures: Iterable[Closure]) -> Scope:
 
 def closure_members(graph: Graph, closures: Iterable[Closure]) -> set[Node]:
     return {m for closure in closures for m in graph.members(closure.nodes)}
+
+
+# -- functions: which ones can concern a closure ---------------------------------------------
+_WORD = re.compile(r"\w+")
+
+
+class FunctionIndex:
+    """A schema's functions indexed once, for judging them against many closures (inspect
+    --all: thousands of closures times thousands of functions).
+
+    broken_functions can only name a function that (1) has a row type in its signature of a
+    closure table or of a view the plan drops, (2) is a trigger function of a closure table
+    (NEW and OLD), or (3) names a closure table somewhere in its body: analyse_body finds
+    nothing else (no parameter, no mention: no facts). candidates() returns exactly those, the
+    body test done on the words of each body, split once, instead of a substring search of
+    every body for every closure table. A table name that is not one word (quoted with a space
+    or a dollar in it) is still searched as a substring.
+    """
+
+    def __init__(self, functions: Iterable[Function]) -> None:
+        self.functions = list(functions)
+        self._by_oid: dict[int, set[int]] = {}
+        self._by_relation: dict[TableName, set[int]] = {}
+        self._by_word: dict[str, set[int]] = {}
+        self._lowered: list[str] = []
+        for i, function in enumerate(self.functions):
+            for _, typ, _ in _signature_types(function):
+                if typ.relation_oid is not None:
+                    self._by_oid.setdefault(typ.relation_oid, set()).add(i)
+                if typ.relation is not None:
+                    self._by_relation.setdefault(typ.relation, set()).add(i)
+            for oid in function.trigger_tables:
+                self._by_oid.setdefault(oid, set()).add(i)
+            lowered = (function.code or "").lower()
+            self._lowered.append(lowered)
+            for word in set(_WORD.findall(lowered)):
+                self._by_word.setdefault(word, set()).add(i)
+
+    def candidates(
+        self,
+        closure_tables: Mapping[int, TableName],
+        closure_columns: Mapping[TableName, Set[str]],
+        dropped_views: Mapping[int, TableName] | None = None,
+    ) -> list[Function]:
+        """The functions broken_functions may name for this closure, in catalog order."""
+        found: set[int] = set()
+        for oid in [*closure_tables, *(dropped_views or {})]:
+            found |= self._by_oid.get(oid, set())
+        for name in set(closure_tables.values()) | set(closure_columns):
+            found |= self._by_relation.get(name, set())
+            word = name[1].lower()
+            if _WORD.fullmatch(word):
+                found |= self._by_word.get(word, set())
+            else:
+                found.update(i for i, code in enumerate(self._lowered) if word in code)
+        return [self.functions[i] for i in sorted(found)]
 
 
 # -- functions: which ones break -------------------------------------------------------------

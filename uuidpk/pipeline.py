@@ -25,6 +25,7 @@ from . import __version__, journal
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems, option_problems, text_key_problem
 from .catalog import read_catalog, require_tool_schema
+from .django import generic_targets, map_content_types, read_content_types
 from .djangodb import (
     DjangoDatabase,
     converted_keys,
@@ -67,8 +68,8 @@ from .render import as_text, plan_sql, script
 from .report import inspect_document
 from .risks import RISKS, problems_by_closure
 from .sequences import SequenceFix, SequencePosition, fix_sequences, read_sequence_positions
-from .softrefs import generic_targets, map_content_types, read_content_types, table_is_empty
 from .softrefs import soft_reference_suspects as _soft_reference_suspects
+from .softrefs import table_is_empty
 from .verify import Verification
 from .verify import verify as _verify
 

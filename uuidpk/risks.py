@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .dependents import affected_objects
-from .functions import Function, broken_functions, closure_scope
+from .functions import Function, FunctionIndex, broken_functions, closure_scope
 from .graph import Closure, Graph
 from .problems import Problem, Severity
 from .softrefs import ARRAY, COLUMN, JSON, SoftRef, ordering_hints, soft_reference_suspects
@@ -39,6 +39,7 @@ def problems_by_closure(
     catalog = graph.catalog
     per_closure: dict[Node, list[Problem]] = {c.root: [] for c in closures}
     owner = {node: c.root for c in closures for node in c.nodes}
+    index = FunctionIndex(functions)  # once: --all judges every closure against them all
     for closure in closures:
         problems = per_closure[closure.root]
         scope = closure_scope(graph, [closure])
@@ -46,7 +47,8 @@ def problems_by_closure(
             r.view.oid: (r.view.schema, r.view.name)
             for r in affected_objects(graph, [closure]).views
         }
-        for suspect in broken_functions(functions, scope.tables, scope.columns, dropped):
+        candidates = index.candidates(scope.tables, scope.columns, dropped)
+        for suspect in broken_functions(candidates, scope.tables, scope.columns, dropped):
             problems.append(
                 Problem(suspect.severity, "function", suspect.signature, suspect.reason)
             )

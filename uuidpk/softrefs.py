@@ -5,7 +5,8 @@
   suspects; `--soft-ref` converts the ones the user declares.
 - Ordering: rows ordered by the old integer key lose their creation order with random UUIDs.
 
-read_content_types() and generic_targets() query the database; everything else is pure.
+table_is_empty() reads the database; everything else is pure. What Django's content types
+are and how they map to tables is in django.py.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from . import templates
 from .dependents import affected_objects
-from .django import content_type_relations, content_type_table
+from .django import content_type_relations
 from .functions import closure_members
 from .model import INTEGER_WIDTHS as _WIDTHS
 from .model import Catalog, Column, QualifiedName, Table
@@ -31,63 +31,7 @@ if TYPE_CHECKING:  # graph.py may come to import this module: no import cycle at
 Node = tuple[int, int]
 
 
-# -- content types --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ContentType:
-    id: int
-    app_label: str
-    model: str
-
-
-def read_content_types(conn: psycopg.Connection, catalog: Catalog) -> tuple[ContentType, ...]:
-    """Django's content types, or () when the catalog shows no django_content_type table."""
-    table = content_type_table(catalog)
-    if table is None:
-        return ()
-    query = templates.statement("catalog/content_types.sql").format(
-        table=sql.Identifier(table.schema, table.name)
-    )
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query)
-        return tuple(ContentType(int(r["id"]), r["app_label"], r["model"]) for r in cur)
-
-
-# Models whose db_table is not Django's default {app_label}_{model}, in Django itself and in
-# python-social-auth (which NetBox and many others install).
-KNOWN_DB_TABLES = {
-    ("admin", "logentry"): "django_admin_log",
-    ("contenttypes", "contenttype"): "django_content_type",
-    ("sessions", "session"): "django_session",
-    ("sites", "site"): "django_site",
-    ("redirects", "redirect"): "django_redirect",
-    ("flatpages", "flatpage"): "django_flatpage",
-    ("social_django", "association"): "social_auth_association",
-    ("social_django", "code"): "social_auth_code",
-    ("social_django", "nonce"): "social_auth_nonce",
-    ("social_django", "usersocialauth"): "social_auth_usersocialauth",
-    ("social_django", "partial"): "social_auth_partial",
-}
-
-
-def map_content_types(rows: Iterable[ContentType], catalog: Catalog) -> dict[int, int | None]:
-    """Content type id -> oid of the table `{app_label}_{model}` (Django's default db_table,
-    or KNOWN_DB_TABLES), matched exactly (Django lowercases both), in public first, else the
-    first schema by name. None for other custom db_tables, proxies, and models that are gone."""
-    tables: dict[str, list[Table]] = {}
-    for table in catalog.tables:
-        if table.is_table and not table.is_partition:
-            tables.setdefault(table.name, []).append(table)
-    result: dict[int, int | None] = {}
-    for ct in rows:
-        name = KNOWN_DB_TABLES.get((ct.app_label, ct.model), f"{ct.app_label}_{ct.model}")
-        found = sorted(
-            tables.get(name, []),
-            key=lambda t: (t.schema != "public", t.schema),
-        )
-        result[ct.id] = found[0].oid if found else None
-    return result
-
-
+# -- reading rows ----------------------------------------------------------------------------
 def table_is_empty(conn: psycopg.Connection, table: QualifiedName) -> bool:
     """True when the table holds no row (read, not estimated: statistics may be stale)."""
     query = templates.statement("catalog/table_is_empty.sql").format(
@@ -95,34 +39,6 @@ def table_is_empty(conn: psycopg.Connection, table: QualifiedName) -> bool:
     )
     row = conn.execute(query).fetchone()
     return bool(row and row[0])
-
-
-def generic_targets(
-    conn: psycopg.Connection,
-    table: QualifiedName,
-    content_type_column: str,
-    object_column: str,
-) -> dict[int, int]:
-    """{content type id: rows} actually used by a generic relation: one GROUP BY, read-only."""
-    query = templates.statement("catalog/soft_reference_values.sql").format(
-        table=sql.Identifier(table.schema, table.name),
-        content_type=sql.Identifier(content_type_column),
-        object=sql.Identifier(object_column),
-    )
-    with conn.cursor() as cur:
-        cur.execute(query)
-        return {int(ct): int(n) for ct, n in cur.fetchall()}
-
-
-def generic_usage_by_table(
-    usage: Mapping[int, int], content_types: Mapping[int, int | None]
-) -> dict[int | None, int]:
-    """Rows per target table oid (None: content types that map to no table)."""
-    result: dict[int | None, int] = {}
-    for ct, rows in usage.items():
-        target = content_types.get(ct)
-        result[target] = result.get(target, 0) + rows
-    return result
 
 
 # -- soft references ------------------------------------------------------------------------

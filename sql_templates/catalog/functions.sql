@@ -15,9 +15,11 @@
 WITH procs AS (
     SELECT p.oid, p.pronamespace, p.proname, p.prokind, p.prolang, p.proretset, p.prorettype,
            p.prosrc, p.proargmodes, p.proargnames,
-           coalesce(p.proallargtypes, p.proargtypes::oid[]) AS argtypes
+           coalesce(p.proallargtypes, p.proargtypes::oid[]) AS argtypes,
+           n.nspname, l.lanname
       FROM pg_proc p
       JOIN pg_namespace n ON n.oid = p.pronamespace
+      JOIN pg_language l ON l.oid = p.prolang
      WHERE n.oid = ANY(%(schemas)s::oid[])
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
@@ -53,32 +55,48 @@ types AS (
       JOIN pg_namespace bn ON bn.oid = b.typnamespace
       LEFT JOIN pg_class r ON r.oid = b.typrelid
       LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+),
+-- Arguments described in one grouped join (a sub-select per function would scan the types
+-- CTE, which has no index, once per function).
+args AS (
+    SELECT p.oid,
+           json_agg(json_build_object(
+               'position', a.ord,
+               'name', nullif(p.proargnames[a.ord], ''),
+               'mode', coalesce(p.proargmodes[a.ord], 'i'),
+               'type', ty.described) ORDER BY a.ord) AS arguments
+      FROM procs p
+     CROSS JOIN LATERAL unnest(p.argtypes) WITH ORDINALITY AS a(type_oid, ord)
+      JOIN types ty ON ty.type_oid = a.type_oid
+     GROUP BY p.oid
+),
+-- pg_trigger has no index on tgfoid: one grouped scan here, where a sub-select per function
+-- scanned every trigger (the internal ones of each foreign key too) once per function.
+triggers AS (
+    SELECT t.tgfoid, array_agg(DISTINCT t.tgrelid::int8 ORDER BY t.tgrelid::int8) AS tables
+      FROM pg_trigger t
+     WHERE NOT t.tgisinternal
+     GROUP BY t.tgfoid
 )
 SELECT p.oid::int8                                    AS oid,
-       n.nspname                                      AS schema,
+       p.nspname                                      AS schema,
        p.proname                                      AS name,
        p.prokind::text                                AS kind,
        pg_get_function_identity_arguments(p.oid)      AS identity_arguments,
        pg_get_function_result(p.oid)                  AS result,
-       l.lanname                                      AS language,
+       p.lanname                                      AS language,
        p.proretset                                    AS returns_set,
-       coalesce((SELECT json_agg(json_build_object(
-                            'position', a.ord,
-                            'name', nullif(p.proargnames[a.ord], ''),
-                            'mode', coalesce(p.proargmodes[a.ord], 'i'),
-                            'type', ty.described) ORDER BY a.ord)
-                   FROM unnest(p.argtypes) WITH ORDINALITY AS a(type_oid, ord)
-                   JOIN types ty ON ty.type_oid = a.type_oid),
-                '[]'::json)                           AS arguments,
-       (SELECT ty.described FROM types ty WHERE ty.type_oid = p.prorettype) AS return_type,
+       coalesce(ar.arguments, '[]'::json)             AS arguments,
+       rt.described                                   AS return_type,
        CASE WHEN p.prokind = 'a' THEN NULL
-            WHEN l.lanname = 'sql' AND p.prosrc = '' THEN pg_get_functiondef(p.oid)
+            WHEN p.lanname = 'sql' AND p.prosrc = '' THEN pg_get_functiondef(p.oid)
             ELSE p.prosrc END                         AS body,
-       (l.lanname = 'sql' AND p.prosrc = '')          AS sql_standard_body,
-       ARRAY(SELECT DISTINCT t.tgrelid::int8 FROM pg_trigger t
-              WHERE t.tgfoid = p.oid AND NOT t.tgisinternal
-              ORDER BY 1)                             AS trigger_tables
+       (p.lanname = 'sql' AND p.prosrc = '')          AS sql_standard_body,
+       coalesce(tg.tables, '{}'::int8[])             AS trigger_tables
   FROM procs p
-  JOIN pg_namespace n ON n.oid = p.pronamespace
-  JOIN pg_language l  ON l.oid = p.prolang
- ORDER BY n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
+  -- Names were joined in procs: joined here, the planner's estimate of the CTE's rows drops
+  -- to a handful and every join below becomes a nested loop over the whole of the other side.
+  LEFT JOIN triggers tg ON tg.tgfoid = p.oid
+  LEFT JOIN args ar ON ar.oid = p.oid
+  LEFT JOIN types rt ON rt.type_oid = p.prorettype
+ ORDER BY p.nspname, p.proname, pg_get_function_identity_arguments(p.oid)
