@@ -604,6 +604,33 @@ def test_apply_online_on_the_command_line_stops_and_continues(
         assert leftovers(conn) == []
 
 
+def test_status_and_abort_on_the_command_line(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    dsn = shop_copy(pg, request)
+    none = assert_ok(uuidpk("status", "--dsn", dsn))
+    assert "no online conversion has run" in none.err
+    with connect(dsn) as conn:
+        before = schema_facts(conn)
+    args = ["apply", "--dsn", dsn, "--table", "order_order", "--online", "--yes"]
+    assert_ok(uuidpk(*args, "--until", "backfill"))
+    shown = assert_ok(uuidpk("status", "--dsn", dsn)).out.splitlines()
+    assert shown[0].startswith("online conversion 1: running, phase prepare"), shown
+    assert any("order_orderline" in line and "done" in line for line in shown[1:]), shown
+    document = json.loads(assert_ok(uuidpk("status", "--dsn", dsn, "--format", "json")).out)
+    assert document["state"] == "running" and document["phase"] == "prepare"
+    assert all(t["done"] and t["rows_done"] == t["rows_total"] for t in document["backfills"])
+
+    assert "aborted" in assert_ok(uuidpk("abort", "--dsn", dsn, "--yes")).err
+    with connect(dsn) as conn:
+        assert leftovers(conn) == []
+        assert schema_facts(conn) == before
+    after = json.loads(assert_ok(uuidpk("status", "--dsn", dsn, "--format", "json")).out)
+    assert after["state"] == "aborted"
+    nothing = uuidpk("abort", "--dsn", dsn, "--yes")
+    assert "no online migration is in progress" in assert_clean_failure(nothing)
+
+
 def test_online_only_flags_need_online(
     pg: pgutil.PgCluster, request: pytest.FixtureRequest
 ) -> None:

@@ -45,20 +45,17 @@ from .pipeline import (
     Conversion,
     Selection,
     SequenceReport,
-    abort_online,
     analyse,
     apply,
-    apply_online,
     inspect,
-    online_status,
     plan,
-    plan_online,
     render_django_migration,
     render_django_state,
     render_script,
     sequences,
     verify,
 )
+from .pipeline_online import abort_online, apply_online, online_status, plan_online
 from .planning.online import OnlinePlan
 from .rehearsal import Rehearsal, rehearse
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from . import __version__, config, pipeline, progress
+from . import __version__, config, pipeline, pipeline_online, progress
 from .advisory import migration_lock
 from .catalog import require_tool_schema
 from .cli_options import (
@@ -361,7 +361,7 @@ def _apply_online(
             raise click.UsageError("not a terminal: pass --yes to apply without asking")
         click.confirm("Convert online (or continue the conversion running)?", abort=True, err=True)
     with connect(dsn) as conn:
-        outcome = pipeline.apply_online(
+        outcome = pipeline_online.apply_online(
             conn, selection, options, settings, accept_risks=accept_risks
         )
     if outcome is None:
@@ -375,6 +375,90 @@ def _apply_online(
             f"stopped after {outcome.stopped_after}: run the same command again to continue "
             "(uuidpk status shows where it stands)"
         )
+
+
+@main.command()
+@dsn_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@friendly_errors
+def status(dsn: str | None, fmt: str) -> None:
+    """Where the latest online conversion stands: its phase, the next step, and each table's
+    backfill (rows done of the rows there were when it started). Exit 0 also when none ran.
+
+    \b
+    Example:
+        uuidpk status -d shop
+        uuidpk status -d shop --format json
+    """
+    with connect(dsn) as conn:
+        found = pipeline_online.online_status(conn)
+    if found is None:
+        if fmt == "json":
+            click.echo(json.dumps(None))
+        say("no online conversion has run in this database")
+        return
+    tables = [
+        {
+            "step": t.step,
+            "rows_done": t.rows_done,
+            "rows_total": t.rows_total,
+            "batches": t.batches,
+            "done": t.done,
+        }
+        for t in found.backfills
+    ]
+    if fmt == "json":
+        document = {
+            "migration": found.migration,
+            "state": found.state,
+            "phase": None if found.phase is None else str(found.phase),
+            "next_step": found.next_step,
+            "steps_done": found.steps_done,
+            "steps_total": found.steps_total,
+            "backfills": tables,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    where = f", phase {found.phase}, next: {found.next_step}" if found.phase is not None else ""
+    click.echo(
+        for_terminal(
+            f"online conversion {found.migration}: {found.state}{where} "
+            f"({found.steps_done} of {found.steps_total} steps done)"
+        )
+    )
+    for t in found.backfills:
+        share = 100.0 if not t.rows_total else 100.0 * t.rows_done / t.rows_total
+        state = "done" if t.done else f"{share:.0f} %"
+        click.echo(
+            for_terminal(
+                f"  {t.step}: {t.rows_done} of {t.rows_total} rows "
+                f"in {t.batches} batch(es), {state}"
+            )
+        )
+
+
+@main.command()
+@dsn_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@friendly_errors
+def abort(dsn: str | None, yes: bool) -> None:
+    """Undo the online conversion in progress, before its cutover: every trigger, function,
+    index, constraint and shadow column it added goes, in reverse order. After the cutover it
+    refuses and says what going back would take.
+
+    \b
+    Example:
+        uuidpk abort -d shop --yes
+    """
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError("not a terminal: pass --yes to abort without asking")
+        click.confirm("Undo the online conversion in progress?", abort=True, err=True)
+    with connect(dsn) as conn:
+        migration = pipeline_online.abort_online(conn)
+    say(f"online conversion {migration} aborted: the database is as it was before it")
 
 
 @main.command("map")

@@ -49,18 +49,8 @@ from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
 from .model import Catalog, ToolSchema
-from .online import Outcome as OnlineOutcome
-from .online import Settings as OnlineSettings
-from .online import Status as OnlineStatus
-from .online import abort as abort_running
-from .online import apply_online as run_online
-from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
-from .online import status as read_online_status
 from .ops import CreateKeyFunction, GenericReference, Options, Plan
 from .planning import closures_for, key_roots, plan_conversion, require_runnable
-from .planning.online import OnlinePlan
-from .planning.online import plan_online as online_order
-from .planning.shadows import ColumnGrant, Extra
 from .preflight import preflight_problems
 from .problems import Problem, Severity
 from .progress import Event, Listener
@@ -610,96 +600,3 @@ def sequences(conn: psycopg.Connection, *, fix: bool = False) -> SequenceReport:
     lagging = tuple(p for p in positions if p.lagging)
     fixes = tuple(fix_sequences(conn, list(lagging))) if fix else ()
     return SequenceReport(positions, lagging, fixes)
-
-
-# -- online ---------------------------------------------------------------------------------------
-def plan_online(
-    conn: psycopg.Connection,
-    selection: Selection,
-    options: Options | None = None,
-    *,
-    accept_risks: bool = False,
-) -> OnlinePlan:
-    """The online plan for a selection: what the offline plan refuses, it refuses too (and the
-    same risks must be accepted); what online mode cannot do yet, Refused with one line."""
-    options = options or Options()
-    conversion = plan(conn, selection, options)
-    if conversion.is_empty:
-        return OnlinePlan(())
-    if conversion.risks and not accept_risks:
-        raise Refused(
-            f"{len(conversion.risks)} warning(s): functions that will fail or references "
-            "without a foreign key; accept the risks (--accept-risks), or declare them (--soft-ref)"
-        )
-    catalog = conversion.analysis.catalog
-    require_tool_schema(catalog)  # the key and the journal go there
-    options = replace(
-        options,
-        native_uuidv7=catalog.server.has_uuidv7,
-        utf8=catalog.server.encoding == "UTF8",
-        generic=conversion.analysis.generic,
-    )
-    shapes = read_index_shapes(conn, [i.oid for i in catalog.indexes])
-    tables = sorted({t for c in conversion.plan.closures for t in c.tables})
-    triggers = read_update_triggers(conn, tables)
-    for table_oid, found in triggers.items():
-        name = catalog.table(table_oid).qname
-        always = [t for t, enabled in found if enabled == "A"]
-        if always:
-            raise Refused(
-                f"trigger {always[0]} on {name} is ENABLE ALWAYS: the online backfill's UPDATEs "
-                "would fire it; use offline"
-            )
-    if triggers and not may_set_replica(conn):
-        table_oid, found = next(iter(triggers.items()))
-        raise Refused(
-            f"trigger {found[0][0]} on {catalog.table(table_oid).qname} would fire on every "
-            "backfilled row; the backfill skips such triggers with session_replication_role, "
-            "which needs a superuser or (PostgreSQL 15+) GRANT SET ON PARAMETER "
-            "session_replication_role"
-        )
-    grants: dict[Node, list[ColumnGrant]] = {}
-    for table_oid, attnum, grantee, privilege, grantable in read_column_grants(conn, tables):
-        grants.setdefault((table_oid, attnum), []).append(
-            ColumnGrant(grantee, privilege, grantable)
-        )
-    extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
-    return online_order(conversion.graph, conversion.plan, options, extra)
-
-
-def apply_online(
-    conn: psycopg.Connection,
-    selection: Selection,
-    options: Options | None = None,
-    settings: OnlineSettings | None = None,
-    *,
-    accept_risks: bool = False,
-) -> OnlineOutcome | None:
-    """Start an online conversion, or continue the one running (the same selection), up to
-    settings.until; None when there is nothing to convert. The application keeps reading and
-    writing; the keys change type at the cutover. A second run while one is going: Busy."""
-    selection.require()
-    options = options or Options()
-    settings = replace(settings or OnlineSettings(), key=options.key)
-    asked = {
-        "tables": list(selection.tables),
-        "all": selection.all_tables,
-        "soft_refs": list(selection.soft_refs),
-    }
-    return run_online(
-        conn,
-        lambda: plan_online(conn, selection, options, accept_risks=accept_risks),
-        settings,
-        asked,
-    )
-
-
-def online_status(conn: psycopg.Connection) -> OnlineStatus | None:
-    """Where the latest online conversion stands (phase, per-table backfill), or None."""
-    return read_online_status(conn)
-
-
-def abort_online(conn: psycopg.Connection, settings: OnlineSettings | None = None) -> int:
-    """Before the cutover: remove everything the running online conversion added. After it:
-    Refused, saying what going back would take."""
-    return abort_running(conn, settings)
