@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pgutil
 import pytest
-from checks import assert_ok, clone, connect, shop_copy, shop_template, uuidpk
+from checks import HOSTILE_SQL, assert_ok, clone, connect, shop_copy, shop_template, uuidpk
 from test_lint import _squawk, needs_squawk
 from test_online import KEY, SHOP, facts_by_name, leftovers, rows_by_value, run_online
 
@@ -83,3 +83,29 @@ def test_squawk_passes_an_online_script(
     assert result.returncode == 0, result.stdout + result.stderr
     bare = "\n".join(line for line in text.splitlines() if "squawk-ignore" not in line)
     assert _squawk(bare, tmp_path).returncode != 0  # the ignores are what quiets it
+
+
+def test_the_script_on_hostile_names_ends_as_apply_online(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Names with quotes, dollars, newlines and comment markers: in comments, literals and the
+    procedure's dollar-quoted body, none of them breaks the script out of its statements."""
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    databases = []
+    for _ in range(2):
+        name, dsn = pg.create_database(pgutil.unique_name("online_script_hostile"))
+        request.addfinalizer(lambda name=name: pg.drop_database(name))
+        with connect(dsn) as conn:
+            conn.execute(HOSTILE_SQL)
+        databases.append(dsn)
+    scripted, applied = databases
+    common = ["--all", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", applied, "--online", "--yes", *common))
+    script = tmp_path / "hostile.sql"
+    script.write_text(assert_ok(uuidpk("generate", "--dsn", scripted, "--online", *common)).out)
+    pgutil.run_psql(scripted, script)
+    with connect(scripted) as a, connect(applied) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        assert rows_by_value(a) == rows_by_value(b)
