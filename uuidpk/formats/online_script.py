@@ -240,6 +240,8 @@ def _backfill(step: OnlineStep) -> list[str]:
         "    END IF;\n"
         "    LOOP\n"
         f"{stop}"
+        "        -- A batch waiting on an application's row lock holds the rows it updated.\n"
+        f"        PERFORM set_config('lock_timeout', '{LOCK_TIMEOUT}', true);\n"
         f"{replica}"
         f"        EXECUTE {batch} INTO next_high, n USING high_water, bound, batch_size;\n"
         f"{done}"
