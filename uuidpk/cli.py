@@ -38,10 +38,12 @@ from .connection import connect
 from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem
 from .formats import pictures
+from .formats.online_script import PHASES as ONLINE_PHASES
+from .formats.online_script import render_online_script
 from .graph import split_name
 from .naming import display_name
 from .online import Settings as OnlineSettings
-from .ops import Options
+from .ops import Options, Phase
 from .rehearsal import rehearse as rehearse_plan
 from .report import inspect_text
 from .safe_text import for_terminal
@@ -186,6 +188,16 @@ def say_risks(conversion: pipeline.Conversion) -> None:
     help="--format django: only the model state (the database is converted another way).",
 )
 @text_keys_option
+@click.option(
+    "--online",
+    is_flag=True,
+    help="The phases of apply --online as one psql script (psql -f, not in one transaction).",
+)
+@click.option(
+    "--until",
+    type=click.Choice([str(p) for p in ONLINE_PHASES]),
+    help="With --online: the script stops after this phase.",
+)
 @friendly_errors
 def generate(
     dsn: str | None,
@@ -198,10 +210,13 @@ def generate(
     name: str | None,
     state_only: bool,
     allow_text_keys: bool,
+    online: bool,
+    until: str | None,
     **conversion: Any,
 ) -> None:
     """Print the conversion as a psql script (one transaction, stops at the first error), or
-    as a Django migration module (--format django).
+    as a Django migration module (--format django). With --online, the phases `apply --online`
+    runs, as one psql script (--key-file: the key is in it; keep it secret).
 
     \b
     Example:
@@ -210,9 +225,14 @@ def generate(
         psql -d shop -f migrate.sql
 
         uuidpk generate --format django --table shop_order > shop/migrations/0042_uuid_keys.py
+        uuidpk generate -d shop --table order_order --online > online.sql
     """
     if fmt != "django" and (app or name or state_only):
         raise click.UsageError("--app, --name and --state-only go with --format django")
+    if until and not online:
+        raise click.UsageError("--until goes with --online")
+    if online and fmt != "sql":
+        raise click.UsageError("--online writes a psql script (--format sql)")
     selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = options_from(**conversion)
     with connect(dsn) as conn:
@@ -226,7 +246,11 @@ def generate(
             say("nothing to convert")
             return
         say_risks(planned)
-        if fmt == "django":
+        if online:
+            # The warnings are printed above; a script runs nothing, the DBA decides.
+            online_plan = pipeline_online.plan_online(conn, selection, options, accept_risks=True)
+            text = render_online_script(online_plan, options.key, Phase(until) if until else None)
+        elif fmt == "django":
             text = pipeline.render_django_migration(conn, planned, app=app, name=name)
         else:
             text = pipeline.render_script(conn, planned)

@@ -70,13 +70,18 @@ def rules_in(text: str) -> list[str]:
     return [rule for rule, pattern in TRIGGERS.items() if pattern.search(text)]
 
 
-def ignore_comments(text: str, reasons: Mapping[str, str] = OFFLINE_REASONS) -> list[str]:
+def ignore_comments(
+    text: str,
+    reasons: Mapping[str, str] = OFFLINE_REASONS,
+    why: str = "do not apply to one all-or-nothing transaction",
+    found: list[str] | None = None,
+) -> list[str]:
     """Comment lines (without the leading `-- `) for a script's header: per rule the script
     trips and `reasons` explains, the reason and squawk's file-level ignore."""
-    rules = [rule for rule in rules_in(text) if rule in reasons]
+    rules = [rule for rule in (rules_in(text) if found is None else found) if rule in reasons]
     if not rules:
         return []
-    lines = ["squawk (migration linter) rules that do not apply to one all-or-nothing transaction:"]
+    lines = [f"squawk (migration linter) rules that {why}:"]
     for rule in rules:
         lines.append(f"  {rule}: {reasons[rule]}")
     lines += [f"squawk-ignore-file {rule}" for rule in rules]
