@@ -39,7 +39,6 @@ from .derive import map_old_id, new_key, read_key
 from .errors import Refused, UsageProblem
 from .formats import pictures
 from .formats.online_script import PHASES as ONLINE_PHASES
-from .formats.online_script import render_online_script
 from .graph import split_name
 from .naming import display_name
 from .online import Settings as OnlineSettings
@@ -248,8 +247,8 @@ def generate(
         say_risks(planned)
         if online:
             # The warnings are printed above; a script runs nothing, the DBA decides.
-            online_plan = pipeline_online.plan_online(conn, selection, options, accept_risks=True)
-            text = render_online_script(online_plan, options.key, Phase(until) if until else None)
+            phase = Phase(until) if until else None
+            text = pipeline_online.render_online_script(conn, selection, options, phase)
         elif fmt == "django":
             text = pipeline.render_django_migration(conn, planned, app=app, name=name)
         else:

@@ -10,6 +10,7 @@ import psycopg
 
 from .catalog import require_tool_schema
 from .errors import Refused
+from .formats.online_script import render_online_script as online_script
 from .graph import Node
 from .online import Outcome as OnlineOutcome
 from .online import Settings as OnlineSettings
@@ -18,7 +19,7 @@ from .online import abort as abort_running
 from .online import apply_online as run_online
 from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
-from .ops import Options
+from .ops import Options, Phase
 from .pipeline import Selection, plan
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
@@ -116,3 +117,16 @@ def abort_online(conn: psycopg.Connection, settings: OnlineSettings | None = Non
     """Before the cutover: remove everything the running online conversion added. After it:
     Refused, saying what going back would take."""
     return abort_running(conn, settings)
+
+
+def render_online_script(
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    until: Phase | None = None,
+) -> str:
+    """The online plan as one psql script (`generate --online`), up to `until` (all: None). The
+    risks are the caller's to show: a script runs nothing until a DBA runs it."""
+    options = options or Options()
+    online_plan = plan_online(conn, selection, options, accept_risks=True)
+    return online_script(online_plan, options.key, until)
