@@ -110,6 +110,19 @@ def generic_targets(
         return {int(ct): int(n) for ct, n in cur.fetchall()}
 
 
+def generic_rows(
+    conn: psycopg.Connection,
+    table: QualifiedName,
+    content_type_column: str,
+    object_column: str,
+    content_types: Mapping[int, int | None],
+) -> list[tuple[int, int | None, int]]:
+    """(content type id, target table oid or None, rows) for each content type a generic
+    relation's rows use, by content type id: what a GenericReference carries."""
+    usage = generic_targets(conn, table, content_type_column, object_column)
+    return [(ct, content_types.get(ct), rows) for ct, rows in sorted(usage.items())]
+
+
 def generic_usage_by_table(
     usage: Mapping[int, int], content_types: Mapping[int, int | None]
 ) -> dict[int | None, int]:

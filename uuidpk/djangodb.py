@@ -26,7 +26,7 @@ from . import templates
 from .django import (
     ContentType,
     content_type_table,
-    generic_targets,
+    generic_rows,
     map_content_types,
     read_content_types,
 )
@@ -270,8 +270,7 @@ def find_generic_relations(
             notes.append(f"generic relation {name}: its content type column is unclear: left")
             continue
         ct_column = catalog.column(table.oid, suspect.content_type_attnum).name
-        usage = generic_targets(conn, table.qname, ct_column, column.name)
-        rows = [(ct, mapping.get(ct), n) for ct, n in sorted(usage.items())]
+        rows = generic_rows(conn, table.qname, ct_column, column.name, mapping)
         hits = [r for r in rows if r[1] in converted]
         kept = [r for r in rows if r[1] not in converted]
         users_table = table.oid not in django.framework

@@ -25,7 +25,7 @@ from . import __version__, journal
 from .advisory import migration_lock
 from .blockers import closure_problems, key_problems, option_problems, text_key_problem
 from .catalog import read_catalog, require_tool_schema
-from .django import generic_targets, map_content_types, read_content_types
+from .django import generic_rows, map_content_types, read_content_types
 from .djangodb import (
     DjangoDatabase,
     converted_keys,
@@ -214,6 +214,7 @@ def declare_soft_references(
     }
     edges: list[SoftEdge] = []
     generics: list[GenericReference] = []
+    content_types: dict[int, int | None] | None = None  # read once, at the first generic one
     for spec in specs:
         reference, _, target_spec = spec.partition("=")
         table_spec, dot, column_name = reference.rpartition(".")
@@ -228,15 +229,10 @@ def declare_soft_references(
             target = plain.key_of(plain.find_table(target_spec))
         elif suspect is not None and suspect.content_type_attnum is not None:
             content_type = catalog.column(table.oid, suspect.content_type_attnum).name
-            usage = generic_targets(conn, table.qname, content_type, column.name)
-            tables = map_content_types(read_content_types(conn, catalog), catalog)
-            generics.append(
-                GenericReference(
-                    (table.oid, column.attnum),
-                    content_type,
-                    tuple((ct, tables.get(ct), rows) for ct, rows in sorted(usage.items())),
-                )
-            )
+            if content_types is None:
+                content_types = map_content_types(read_content_types(conn, catalog), catalog)
+            rows = generic_rows(conn, table.qname, content_type, column.name, content_types)
+            generics.append(GenericReference((table.oid, column.attnum), content_type, tuple(rows)))
             continue
         elif suspect is not None and suspect.target_oid is not None:
             target = plain.key_of(catalog.table(suspect.target_oid))
