@@ -497,6 +497,19 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
     return shapes
 
 
+def read_index_partitions(
+    conn: psycopg.Connection, oids: Sequence[int]
+) -> dict[int, tuple[tuple[int, str], ...]]:
+    """What index_partitions.sql says about these indexes of partitioned tables."""
+    rows = conn.execute(
+        templates.statement("online/index_partitions.sql"), {"oids": list(oids)}
+    ).fetchall()
+    found: dict[int, list[tuple[int, str]]] = {}
+    for parent, table_oid, name in rows:
+        found.setdefault(int(parent), []).append((int(table_oid), name))
+    return {k: tuple(v) for k, v in found.items()}
+
+
 def read_update_triggers(
     conn: psycopg.Connection, table_oids: Sequence[int]
 ) -> dict[int, list[tuple[str, str]]]:

@@ -17,7 +17,13 @@ from .online import Settings as OnlineSettings
 from .online import Status as OnlineStatus
 from .online import abort as abort_running
 from .online import apply_online as run_online
-from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
+from .online import (
+    may_set_replica,
+    read_column_grants,
+    read_index_partitions,
+    read_index_shapes,
+    read_update_triggers,
+)
 from .online import status as read_online_status
 from .ops import Options, Phase
 from .pipeline import Selection, plan
@@ -77,7 +83,11 @@ def plan_online(
         grants.setdefault((table_oid, attnum), []).append(
             ColumnGrant(grantee, privilege, grantable)
         )
-    extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
+    partitioned = {t.oid for t in catalog.tables if t.is_partitioned}
+    attached = read_index_partitions(
+        conn, [i.oid for i in catalog.indexes if i.table_oid in partitioned]
+    )
+    extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()}, attached)
     return online_order(conversion.graph, conversion.plan, options, extra)
 
 

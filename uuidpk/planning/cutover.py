@@ -12,11 +12,21 @@ from ..graph import Closure
 from ..model import QualifiedName
 from ..render import render_op
 from .common import drop_dependents, new_default, restore_dependents
+from .partitions import (
+    Partitions,
+    foreign_key_statements,
+    key_statements,
+    leaf_column_renames,
+    leaf_index_renames,
+)
 from .shadows import ColumnPlan, Layout, ident, migrate_template, template
 
 
-def cutover_statements(layout: Layout, closures: list[Closure]) -> list[sql.Composable]:
+def cutover_statements(
+    layout: Layout, closures: list[Closure], parts: Partitions | None = None
+) -> list[sql.Composable]:
     graph = layout.graph
+    parts = parts or Partitions()
     affected = affected_objects(graph, closures)
     out: list[sql.Composable] = [
         migrate_template("lock_tables").format(
@@ -59,6 +69,10 @@ def cutover_statements(layout: Layout, closures: list[Closure]) -> list[sql.Comp
         out += _swap_columns(layout, table_oid)
         qname = layout.qname(table_oid)
         for index_twin in layout.twins[table_oid]:
+            if parts.is_partitioned(table_oid) and index_twin.constraint is not None:
+                # A key's twin exists only on the partitions until the constraint is made.
+                out += leaf_column_renames(layout, parts, index_twin)
+                continue
             for p in layout.columns[table_oid]:
                 if p.column.attnum in index_twin.index.key_columns:
                     out.append(
@@ -79,31 +93,40 @@ def cutover_statements(layout: Layout, closures: list[Closure]) -> list[sql.Comp
                         name=sql.Identifier(index_twin.index.name),
                     )
                 )
+                if parts.is_partitioned(table_oid):
+                    out += leaf_index_renames(parts, index_twin)
                 continue
             deferrable = ""
             if con.deferrable:
                 deferrable = " DEFERRABLE INITIALLY " + (
                     "DEFERRED" if con.deferred else "IMMEDIATE"
                 )
-            out.append(
-                template("constraint_using_index").format(
-                    table=ident(qname),
-                    name=sql.Identifier(con.name),
-                    kind=sql.SQL("PRIMARY KEY" if con.kind == "p" else "UNIQUE"),
-                    index=sql.Identifier(index_twin.name),
-                    deferrable=sql.SQL(deferrable),
+            if parts.is_partitioned(table_oid):
+                out += key_statements(layout, parts, index_twin, deferrable)
+            else:
+                out.append(
+                    template("constraint_using_index").format(
+                        table=ident(qname),
+                        name=sql.Identifier(con.name),
+                        kind=sql.SQL("PRIMARY KEY" if con.kind == "p" else "UNIQUE"),
+                        index=sql.Identifier(index_twin.name),
+                        deferrable=sql.SQL(deferrable),
+                    )
                 )
-            )
             if con.comment is not None:
                 out.append(_constraint_comment(qname, con.name, con.comment))
     for twin in layout.foreign_keys:
-        out.append(
-            template("constraint_rename").format(
-                table=ident(twin.table),
-                name=sql.Identifier(twin.name),
-                new_name=sql.Identifier(twin.constraint.name),
+        oid = twin.constraint.oid
+        if oid in parts.foreign_keys or oid in parts.referenced:
+            out += foreign_key_statements(layout, parts, twin)
+        else:
+            out.append(
+                template("constraint_rename").format(
+                    table=ident(twin.table),
+                    name=sql.Identifier(twin.name),
+                    new_name=sql.Identifier(twin.constraint.name),
+                )
             )
-        )
         if twin.constraint.comment is not None:
             out.append(
                 _constraint_comment(twin.table, twin.constraint.name, twin.constraint.comment)

@@ -38,8 +38,17 @@ from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
 from ..render import check_sql
 from .common import key_roots, require_runnable
 from .cutover import cutover_statements
+from .partitions import (
+    Partitions,
+    attach_sql,
+    drop_partitioned_index_sql,
+    on_only_sql,
+    partitions_for,
+)
 from .shadows import (
     Extra,
+    ForeignKeyTwin,
+    IndexTwin,
     Layout,
     derive,
     derive_function_statements,
@@ -126,11 +135,12 @@ def plan_online(
         return OnlinePlan(())
     _refuse_unsupported(graph, offline.closures, options)
     layout = layout_for(graph, list(offline.closures), options, extra)
+    parts = partitions_for(layout)
     steps = [
         *_expand(layout),
-        *_backfill(layout),
-        *_prepare(layout),
-        *_cutover(layout, list(offline.closures)),
+        *_backfill(layout, parts),
+        *_prepare(layout, parts),
+        *_cutover(layout, list(offline.closures), parts),
         *_contract(layout),
     ]
     names = tuple(str(layout.qname(t)) for t in layout.tables)
@@ -156,14 +166,6 @@ def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Opti
             f"online mode does not convert generic relations yet ({name}); use offline, or "
             "--no-generic to leave them as they are"
         )
-    for closure in closures:
-        for node in closure.nodes:
-            table = catalog.table(node[0])
-            if table.is_partitioned or table.is_partition:
-                raise Refused(
-                    f"online mode does not convert partitioned tables yet ({table.qname}); "
-                    "use offline"
-                )
     affected = affected_objects(graph, list(closures))
     if affected.generated:
         dep = affected.generated[0]
@@ -248,49 +250,56 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         )
 
 
-def _backfill(layout: Layout) -> Iterable[OnlineStep]:
-    catalog = layout.graph.catalog
+def _backfill(layout: Layout, parts: Partitions) -> Iterable[OnlineStep]:
+    # A partitioned table has no rows of its own: each partition is backfilled by itself, by
+    # its own key (or pages), so a resumed run continues partition by partition.
     for table_oid in layout.tables:
-        qname = layout.qname(table_oid)
-        table = ident(qname)
-        assignments = sql.SQL(", ").join(
-            template("assignment").format(
-                column=sql.Identifier(p.shadow),
-                expression=derive(
-                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
-                ),
-            )
-            for p in layout.columns[table_oid]
-        )
-        pk = layout.graph.primary_key(table_oid)
-        if pk is not None and len(pk.columns) == 1:
-            key = catalog.column(table_oid, pk.columns[0])
-            batch = template("backfill_batch_key").format(
-                table=table,
-                key=sql.Identifier(key.name),
-                type=sql.SQL(key.type),
-                assignments=assignments,
-            )
-            bound = template("backfill_bound_key").format(table=table, key=sql.Identifier(key.name))
-            by_pages = False
-        else:
-            batch = template("backfill_batch_pages").format(table=table, assignments=assignments)
-            bound = template("backfill_bound_pages").format(table=sql.Literal(text(table)))
-            by_pages = True
-        yield OnlineStep(
-            f"backfill:{qname}",
-            Phase.BACKFILL,
-            Kind.BACKFILL,
-            (text(batch),),
-            lock=LockLevel.ROW_EXCLUSIVE,
-            bound=text(bound),
-            by_pages=by_pages,
-            rows=max(catalog.table(table_oid).est_rows or 0, 0),
-            replica=table_oid in layout.extra.quiet_tables,
-        )
+        for target in parts.leaves.get(table_oid) or [table_oid]:
+            yield _backfill_step(layout, table_oid, target)
 
 
-def _prepare(layout: Layout) -> Iterable[OnlineStep]:
+def _backfill_step(layout: Layout, table_oid: int, target: int) -> OnlineStep:
+    catalog = layout.graph.catalog
+    qname = layout.qname(target)
+    table = ident(qname)
+    assignments = sql.SQL(", ").join(
+        template("assignment").format(
+            column=sql.Identifier(p.shadow),
+            expression=derive(
+                p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
+            ),
+        )
+        for p in layout.columns[table_oid]
+    )
+    pk = layout.graph.primary_key(target)
+    if pk is not None and len(pk.columns) == 1:
+        key = catalog.column(target, pk.columns[0])
+        batch = template("backfill_batch_key").format(
+            table=table,
+            key=sql.Identifier(key.name),
+            type=sql.SQL(key.type),
+            assignments=assignments,
+        )
+        bound = template("backfill_bound_key").format(table=table, key=sql.Identifier(key.name))
+        by_pages = False
+    else:
+        batch = template("backfill_batch_pages").format(table=table, assignments=assignments)
+        bound = template("backfill_bound_pages").format(table=sql.Literal(text(table)))
+        by_pages = True
+    return OnlineStep(
+        f"backfill:{qname}",
+        Phase.BACKFILL,
+        Kind.BACKFILL,
+        (text(batch),),
+        lock=LockLevel.ROW_EXCLUSIVE,
+        bound=text(bound),
+        by_pages=by_pages,
+        rows=max(catalog.table(target).est_rows or 0, 0),
+        replica=table_oid in layout.extra.quiet_tables,
+    )
+
+
+def _prepare(layout: Layout, parts: Partitions) -> Iterable[OnlineStep]:
     yield OnlineStep(
         "vacuum",
         Phase.PREPARE,
@@ -302,6 +311,9 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
         qname = layout.qname(table_oid)
         for twin in layout.twins[table_oid]:
             index = sql.Identifier(qname.schema, twin.name)
+            if parts.is_partitioned(table_oid):
+                yield from _partitioned_index(layout, parts, twin)
+                continue
             yield OnlineStep(
                 f"index:{qname.schema}.{twin.name}",
                 Phase.PREPARE,
@@ -343,6 +355,11 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
     for fk_twin in layout.foreign_keys:
         table = ident(fk_twin.table)
         name = sql.Identifier(fk_twin.name)
+        if fk_twin.constraint.oid in parts.referenced:
+            continue  # made in the cutover (planning/partitions.py says why)
+        if fk_twin.constraint.oid in parts.foreign_keys:
+            yield from _partitioned_foreign_key(parts, fk_twin)
+            continue
         yield OnlineStep(
             f"foreign-key:{fk_twin.table}.{fk_twin.name}",
             Phase.PREPARE,
@@ -361,7 +378,71 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
             )
 
 
-def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
+def _partitioned_index(layout: Layout, parts: Partitions, twin: IndexTwin) -> Iterable[OnlineStep]:
+    """The twin of an index of a partitioned table: built CONCURRENTLY partition by partition;
+    a plain index's twin also ON ONLY the partitioned table, the partitions' ATTACHed to it. A
+    key's twin stays in pieces until the cutover makes the constraints (partitions.py)."""
+    schema = layout.qname(twin.index.table_oid).schema
+    leaves = parts.indexes[twin.index.oid]
+    plain = twin.constraint is None
+    drop = (drop_partitioned_index_sql(schema, twin.name),)
+    if plain:
+        yield OnlineStep(
+            f"index:{schema}.{twin.name}",
+            Phase.PREPARE,
+            Kind.TRANSACTION,
+            (on_only_sql(layout, twin),),
+            drop,
+            LockLevel.SHARE,
+        )
+    for leaf in leaves:
+        index = sql.Identifier(leaf.table.schema, leaf.name)
+        yield OnlineStep(
+            f"index:{leaf.table.schema}.{leaf.name}",
+            Phase.PREPARE,
+            Kind.INDEX,
+            (leaf.statement,),
+            (text(template("index_drop_concurrently").format(index=index)),),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            done=text(done_query(IndexValid(QualifiedName(leaf.table.schema, leaf.name)))),
+        )
+    if plain:
+        # Undone by dropping the partitioned index: an attached index cannot go by itself.
+        for leaf in leaves:
+            yield OnlineStep(
+                f"attach:{leaf.table.schema}.{leaf.name}",
+                Phase.PREPARE,
+                Kind.TRANSACTION,
+                (attach_sql(schema, twin, leaf),),
+                drop,
+                LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            )
+
+
+def _partitioned_foreign_key(parts: Partitions, fk_twin: ForeignKeyTwin) -> Iterable[OnlineStep]:
+    """The twin of a partitioned table's foreign key, on each partition (a partitioned table
+    refuses NOT VALID): NOT VALID, then VALIDATE with writes going on."""
+    for leaf in parts.foreign_keys[fk_twin.constraint.oid]:
+        table = ident(leaf.table)
+        name = sql.Identifier(leaf.name)
+        yield OnlineStep(
+            f"foreign-key:{leaf.table}.{leaf.name}",
+            Phase.PREPARE,
+            Kind.TRANSACTION,
+            (leaf.statement,),
+            (text(template("constraint_drop").format(table=table, name=name)),),
+            LockLevel.SHARE_ROW_EXCLUSIVE,
+        )
+        yield OnlineStep(
+            f"validate:{leaf.table}.{leaf.name}",
+            Phase.PREPARE,
+            Kind.AUTOCOMMIT,
+            (text(template("constraint_validate").format(table=table, name=name)),),
+            lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        )
+
+
+def _cutover(layout: Layout, closures: list[Closure], parts: Partitions) -> Iterable[OnlineStep]:
     proofs = []
     for table_oid in layout.tables:
         mismatch = sql.SQL(" OR ").join(
@@ -389,7 +470,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         labels=tuple(str(layout.qname(t)) for t in layout.tables),
     )
 
-    out = cutover_statements(layout, closures)
+    out = cutover_statements(layout, closures, parts)
     yield OnlineStep(
         "cutover",
         Phase.CUTOVER,
@@ -398,6 +479,25 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         (),
         LockLevel.ACCESS_EXCLUSIVE,
     )
+    # Keys referencing a partitioned table came back NOT VALID in the cutover (enforced from
+    # then on); their rows are checked now, with writes going on.
+    for fk_twin in layout.foreign_keys:
+        fk = fk_twin.constraint
+        if fk.oid not in parts.referenced or not fk.validated:
+            continue
+        yield OnlineStep(
+            f"validate:{fk_twin.table}.{fk.name}",
+            Phase.CUTOVER,
+            Kind.AUTOCOMMIT,
+            (
+                text(
+                    template("constraint_validate").format(
+                        table=ident(fk_twin.table), name=sql.Identifier(fk.name)
+                    )
+                ),
+            ),
+            lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        )
 
 
 def _contract(layout: Layout) -> Iterable[OnlineStep]:

@@ -88,6 +88,9 @@ class Extra:
     shapes: Mapping[int, IndexShape] = field(default_factory=dict)
     quiet_tables: frozenset[int] = frozenset()
     grants: Mapping[Node, tuple[ColumnGrant, ...]] = field(default_factory=dict)
+    # index of a partitioned table -> (partition oid, name) of each index attached to it
+    # (index_partitions.sql)
+    index_partitions: Mapping[int, tuple[tuple[int, str], ...]] = field(default_factory=dict)
 
 
 # -- the layout: every name the migration adds ---------------------------------------------------
