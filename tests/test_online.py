@@ -681,20 +681,6 @@ def test_rename_columns_touches_only_column_references() -> None:
     assert rename_columns('("Odd Name" > 0)', renames) == '("odd" > 0)'
 
 
-def test_online_refuses_partitioned_tables_in_one_line(conn: psycopg.Connection, dsn: str) -> None:
-    conn.execute(
-        "CREATE TABLE parent (id integer PRIMARY KEY);"
-        "CREATE TABLE event (id integer, at date, parent_id integer REFERENCES parent,"
-        " PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
-        "CREATE TABLE event_2024 PARTITION OF event"
-        " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
-    )
-    outcome = uuidpk("apply", "--dsn", dsn, "--table", "parent", "--online", "--yes")
-    line = assert_clean_failure(outcome)
-    assert "online mode does not convert partitioned tables yet (public.event); use offline" in line
-    assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)
-
-
 def test_online_on_hostile_names_ends_as_offline(
     pg: pgutil.PgCluster, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
