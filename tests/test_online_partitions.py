@@ -105,10 +105,10 @@ def comparable_facts(conn: psycopg.Connection) -> dict[Any, Any]:
     }
     facts = facts_by_name(conn)
     for (what, _schema, _table, _name), props in facts.items():
-        if what == "constraint" and props.get("type") == "f" and not props.get("local"):
-            if props.get("references") in partitions:
-                props["validated"] = True
-                props["definition"] = props["definition"].removesuffix(" NOT VALID")
+        clone = what == "constraint" and props.get("type") == "f" and not props.get("local")
+        if clone and props.get("references") in partitions:
+            props["validated"] = True
+            props["definition"] = props["definition"].removesuffix(" NOT VALID")
     return facts
 
 
