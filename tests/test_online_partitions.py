@@ -513,3 +513,22 @@ def test_online_refuses_what_needs_a_long_lock_in_one_line(
     assert message in assert_clean_failure(outcome)
     assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)
     assert schema_facts(conn) == before
+
+
+def test_a_partitions_own_update_trigger_does_not_fire_in_the_backfill(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    """A trigger of one partition alone (not of the partitioned table) would stamp every row
+    the backfill touches; the backfill of that partition runs with session_replication_role =
+    replica, as for a plain table's."""
+    dsn = partitioned_db(pg, request)
+    with connect(dsn) as conn:
+        conn.execute(
+            "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$BEGIN NEW.note := NEW.note || '!'; RETURN NEW; END$$;"
+            "CREATE TRIGGER touch BEFORE UPDATE ON orders_2024 FOR EACH ROW EXECUTE FUNCTION touch()"
+        )
+    assert run_online(dsn, ["orders"]).finished
+    with connect(dsn) as conn:
+        touched = conn.execute("SELECT count(*) FROM orders WHERE note LIKE '%%!'").fetchone()
+        assert touched == (0,)

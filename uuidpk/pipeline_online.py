@@ -61,7 +61,10 @@ def plan_online(
     )
     shapes = read_index_shapes(conn, [i.oid for i in catalog.indexes])
     tables = sorted({t for c in conversion.plan.closures for t in c.tables})
-    triggers = read_update_triggers(conn, tables)
+    # A partitioned table is backfilled partition by partition: a partition's own triggers
+    # fire too.
+    partitions = [t.oid for t in catalog.tables if t.is_partition and t.parent_oid in tables]
+    triggers = read_update_triggers(conn, tables + partitions)
     for table_oid, found in triggers.items():
         name = catalog.table(table_oid).qname
         always = [t for t, enabled in found if enabled == "A"]

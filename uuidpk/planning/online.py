@@ -295,7 +295,7 @@ def _backfill_step(layout: Layout, table_oid: int, target: int) -> OnlineStep:
         bound=text(bound),
         by_pages=by_pages,
         rows=max(catalog.table(target).est_rows or 0, 0),
-        replica=table_oid in layout.extra.quiet_tables,
+        replica=bool({table_oid, target} & layout.extra.quiet_tables),
     )
 
 
