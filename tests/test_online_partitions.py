@@ -526,7 +526,8 @@ def test_a_partitions_own_update_trigger_does_not_fire_in_the_backfill(
         conn.execute(
             "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
             "$$BEGIN NEW.note := NEW.note || '!'; RETURN NEW; END$$;"
-            "CREATE TRIGGER touch BEFORE UPDATE ON orders_2024 FOR EACH ROW EXECUTE FUNCTION touch()"
+            "CREATE TRIGGER touch BEFORE UPDATE ON orders_2024"
+            " FOR EACH ROW EXECUTE FUNCTION touch()"
         )
     assert run_online(dsn, ["orders"]).finished
     with connect(dsn) as conn:
