@@ -163,6 +163,22 @@ def test_online_converts_the_partitioned_golden_case_as_offline(
     assert_same_end(online, offline)
 
 
+def test_generate_online_script_on_partitioned_tables_ends_as_offline(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The same steps as a psql script: the partitions' builds CONCURRENTLY outside a
+    transaction, the ATTACHes and the cutover's attached constraints in order."""
+    scripted, offline = partitioned_db(pg, request), partitioned_db(pg, request)
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    common = ["--all", "--key-file", str(key_file)]
+    assert_ok(uuidpk("apply", "--dsn", offline, "--yes", *common))
+    script = tmp_path / "online.sql"
+    script.write_text(assert_ok(uuidpk("generate", "--dsn", scripted, "--online", *common)).out)
+    pgutil.run_psql(scripted, script)
+    assert_same_end(scripted, offline)
+
+
 def test_each_partition_is_backfilled_and_built_on_its_own(
     pg: pgutil.PgCluster, request: pytest.FixtureRequest
 ) -> None:
