@@ -112,11 +112,19 @@ def comparable_facts(conn: psycopg.Connection) -> dict[Any, Any]:
     return facts
 
 
+INDEX_COLUMNS = """SELECT c.relname, array_agg(a.attname ORDER BY a.attnum)
+  FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+  JOIN pg_attribute a ON a.attrelid = x.indexrelid
+ WHERE c.relnamespace = 'public'::regnamespace GROUP BY 1 ORDER BY 1"""
+
+
 def assert_same_end(online: str, offline: str) -> None:
     with connect(online) as a, connect(offline) as b:
         assert leftovers(a) == []
         assert comparable_facts(a) == comparable_facts(b)
         assert rows_by_value(a) == rows_by_value(b)
+        # What \d shows of each index, partitions' included.
+        assert a.execute(INDEX_COLUMNS).fetchall() == b.execute(INDEX_COLUMNS).fetchall()
         invalid = a.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated "
                             "AND conparentid = 0").fetchone()  # fmt: skip
         assert invalid == (0,)

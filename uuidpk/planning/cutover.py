@@ -16,7 +16,6 @@ from .partitions import (
     Partitions,
     foreign_key_statements,
     key_statements,
-    leaf_column_renames,
     leaf_index_renames,
 )
 from .shadows import ColumnPlan, Layout, ident, migrate_template, template
@@ -70,8 +69,8 @@ def cutover_statements(
         qname = layout.qname(table_oid)
         for index_twin in layout.twins[table_oid]:
             if parts.is_partitioned(table_oid) and index_twin.constraint is not None:
-                # A key's twin exists only on the partitions until the constraint is made.
-                out += leaf_column_renames(layout, parts, index_twin)
+                # A key's twin exists only on the partitions until the constraint is made;
+                # their columns were named in the prepare phase.
                 continue
             for p in layout.columns[table_oid]:
                 if p.column.attnum in index_twin.index.key_columns:

@@ -42,6 +42,7 @@ from .partitions import (
     Partitions,
     attach_sql,
     drop_partitioned_index_sql,
+    leaf_column_renames,
     on_only_sql,
     partitions_for,
 )
@@ -406,6 +407,15 @@ def _partitioned_index(layout: Layout, parts: Partitions, twin: IndexTwin) -> It
             LockLevel.SHARE_UPDATE_EXCLUSIVE,
             done=text(done_query(IndexValid(QualifiedName(leaf.table.schema, leaf.name)))),
         )
+        renames = leaf_column_renames(layout, twin, leaf)
+        if not plain and renames:
+            yield OnlineStep(
+                f"index-columns:{leaf.table.schema}.{leaf.name}",
+                Phase.PREPARE,
+                Kind.TRANSACTION,
+                tuple(renames),
+                lock=LockLevel.ACCESS_EXCLUSIVE,  # on the new index only
+            )
     if plain:
         # Undone by dropping the partitioned index: an attached index cannot go by itself.
         for leaf in leaves:

@@ -328,19 +328,21 @@ def key_statements(
     )
 
 
-def leaf_column_renames(
-    layout: Layout, parts: Partitions, twin: IndexTwin
-) -> Iterable[sql.Composable]:
-    """The partitions' twins of a key keep the names of the shadows in their columns (the
-    partitioned table's twin, renamed, renames its partitions' with it)."""
-    for leaf in parts.indexes[twin.index.oid]:
-        for p in layout.columns[twin.index.table_oid]:
-            if p.column.attnum in twin.index.key_columns:
-                yield template("index_column_rename").format(
-                    index=sql.Identifier(leaf.table.schema, leaf.name),
-                    column=sql.Identifier(p.shadow),
-                    name=sql.Identifier(p.column.name),
-                )
+def leaf_column_renames(layout: Layout, twin: IndexTwin, leaf: LeafIndex) -> list[str]:
+    """A key's twin on a partition gives its columns the names of the columns they stand for
+    (an index column keeps the name its table column had at CREATE INDEX). Index column names
+    are the index's own: this can happen before the cutover, outside its locks."""
+    return [
+        as_text(
+            template("index_column_rename").format(
+                index=sql.Identifier(leaf.table.schema, leaf.name),
+                column=sql.Identifier(p.shadow),
+                name=sql.Identifier(p.column.name),
+            )
+        )
+        for p in layout.columns[twin.index.table_oid]
+        if p.column.attnum in twin.index.key_columns
+    ]
 
 
 def leaf_index_renames(parts: Partitions, twin: IndexTwin) -> Iterable[sql.Composable]:
