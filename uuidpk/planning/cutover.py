@@ -93,7 +93,7 @@ def cutover_statements(
                     )
                 )
                 if parts.is_partitioned(table_oid):
-                    out += leaf_index_renames(parts, index_twin)
+                    out.append(leaf_index_renames(parts, index_twin))
                 continue
             deferrable = ""
             if con.deferrable:
@@ -101,7 +101,7 @@ def cutover_statements(
                     "DEFERRED" if con.deferred else "IMMEDIATE"
                 )
             if parts.is_partitioned(table_oid):
-                out += key_statements(layout, parts, index_twin, deferrable)
+                out.append(key_statements(layout, parts, index_twin, deferrable))
             else:
                 out.append(
                     template("constraint_using_index").format(
@@ -117,7 +117,7 @@ def cutover_statements(
     for twin in layout.foreign_keys:
         oid = twin.constraint.oid
         if oid in parts.foreign_keys or oid in parts.referenced:
-            out += foreign_key_statements(layout, parts, twin)
+            out.append(foreign_key_statements(layout, parts, twin))
         else:
             out.append(
                 template("constraint_rename").format(
