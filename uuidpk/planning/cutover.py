@@ -17,6 +17,7 @@ from .partitions import (
     foreign_key_statements,
     key_statements,
     leaf_index_renames,
+    local_index_statements,
 )
 from .shadows import ColumnPlan, Layout, ident, migrate_template, template
 
@@ -114,6 +115,7 @@ def cutover_statements(
                 )
             if con.comment is not None:
                 out.append(_constraint_comment(qname, con.name, con.comment))
+    out += local_index_statements(layout, parts)
     for twin in layout.foreign_keys:
         oid = twin.constraint.oid
         if oid in parts.foreign_keys or oid in parts.referenced:

@@ -308,22 +308,22 @@ def _prepare(layout: Layout, parts: Partitions) -> Iterable[OnlineStep]:
         tuple(text(template("vacuum").format(table=ident(layout.qname(t)))) for t in layout.tables),
         lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
     )
-    for table_oid in layout.tables:
+    local = [(leaf, twin) for leaf, twins in sorted(parts.local.items()) for twin in twins]
+    for table_oid, twin in [(t, w) for t in layout.tables for w in layout.twins[t]] + local:
         qname = layout.qname(table_oid)
-        for twin in layout.twins[table_oid]:
-            index = sql.Identifier(qname.schema, twin.name)
-            if parts.is_partitioned(table_oid):
-                yield from _partitioned_index(layout, parts, twin)
-                continue
-            yield OnlineStep(
-                f"index:{qname.schema}.{twin.name}",
-                Phase.PREPARE,
-                Kind.INDEX,
-                (twin.statement,),
-                (text(template("index_drop_concurrently").format(index=index)),),
-                LockLevel.SHARE_UPDATE_EXCLUSIVE,
-                done=text(done_query(IndexValid(QualifiedName(qname.schema, twin.name)))),
-            )
+        index = sql.Identifier(qname.schema, twin.name)
+        if parts.is_partitioned(table_oid):
+            yield from _partitioned_index(layout, parts, twin)
+            continue
+        yield OnlineStep(
+            f"index:{qname.schema}.{twin.name}",
+            Phase.PREPARE,
+            Kind.INDEX,
+            (twin.statement,),
+            (text(template("index_drop_concurrently").format(index=index)),),
+            LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            done=text(done_query(IndexValid(QualifiedName(qname.schema, twin.name)))),
+        )
     for table_oid in layout.tables:
         qname = layout.qname(table_oid)
         table = ident(qname)

@@ -32,13 +32,22 @@ What PostgreSQL does on a partitioned table, and what follows from it:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from psycopg import sql
 
 from ..errors import Refused
 from ..model import FK_ACTIONS, MATCH_TYPES, Constraint, QualifiedName
-from .shadows import ForeignKeyTwin, IndexTwin, Layout, fit_name, ident, migrate_template, template
+from .shadows import (
+    ForeignKeyTwin,
+    IndexTwin,
+    Layout,
+    fit_name,
+    ident,
+    migrate_template,
+    template,
+)
+from .shadows import _index_twin as index_twin  # a plain table's twin, on one partition
 from .shadows import text as as_text
 
 
@@ -70,6 +79,9 @@ class Partitions:
     indexes: dict[int, list[LeafIndex]] = field(default_factory=dict)  # by the old index's oid
     foreign_keys: dict[int, list[LeafForeignKey]] = field(default_factory=dict)  # by fk oid
     referenced: set[int] = field(default_factory=set)  # fk oids re-added in the cutover
+    # partition -> twins of the indexes it has on its own (a partitioned table's index is not
+    # behind them): built and swapped as a plain table's
+    local: dict[int, list[IndexTwin]] = field(default_factory=dict)
 
     def is_partitioned(self, table_oid: int) -> bool:
         return table_oid in self.leaves
@@ -108,18 +120,27 @@ def partitions_for(layout: Layout) -> Partitions:
         for twin in twins:
             taken.setdefault(catalog.table(twin.index.table_oid).schema, set()).add(twin.name)
     for table_oid, leaves in parts.leaves.items():
-        _refuse_partition_only(layout, table_oid, leaves)
+        # The partitions' columns under the shadows' names (ADD COLUMN recursed), so that what
+        # a partition has on its own (an index, a foreign key: PostgreSQL 10 had nothing else)
+        # gets its twin as a plain table's does.
+        for leaf_oid in leaves:
+            layout.columns[leaf_oid] = [
+                replace(p, node=(leaf_oid, column.attnum), column=column)
+                for p in layout.columns[table_oid]
+                if (column := catalog.column_named(leaf_oid, p.column.name)) is not None
+            ]
         for twin in layout.twins[table_oid]:
             parts.indexes[twin.index.oid] = _leaf_indexes(layout, twin, leaves, taken)
-    for fk_twin in layout.foreign_keys:
+        _local_indexes(layout, parts, table_oid, taken)
+    for position, fk_twin in enumerate(layout.foreign_keys):
         fk = fk_twin.constraint
         assert fk.ref_table_oid is not None
         owner = catalog.table(fk.table_oid)
-        if owner.is_partition:
-            raise Refused(
-                f"online mode does not convert foreign keys declared on a partition alone yet "
-                f"({owner.qname}.{fk.name}); use offline"
-            )
+        if owner.is_partition or catalog.table(fk.ref_table_oid).is_partition:
+            # Declared on a partition alone: its twin on the partitions' shadows.
+            statement = foreign_key_sql(layout, fk, owner.qname, fk_twin.name, shadows=True)
+            fk_twin = replace(fk_twin, statement=statement)
+            layout.foreign_keys[position] = fk_twin
         referencing = parts.is_partitioned(fk.table_oid)
         referenced = parts.is_partitioned(fk.ref_table_oid)
         if referencing and referenced:
@@ -138,23 +159,28 @@ def partitions_for(layout: Layout) -> Partitions:
     return parts
 
 
-def _refuse_partition_only(layout: Layout, table_oid: int, leaves: list[int]) -> None:
-    """An index or constraint a partition has on its own over a converted column: not written
-    yet (the twin would be built on that partition alone)."""
+def _local_indexes(
+    layout: Layout, parts: Partitions, table_oid: int, taken: dict[str, set[str]]
+) -> None:
+    """The twins of the indexes (and unique constraints) a partition has on its own over a
+    converted column."""
     catalog = layout.graph.catalog
-    converted = {p.column.name for p in layout.columns[table_oid]}
-    inherited = {
-        o for twin in layout.twins[table_oid] for o in _children(layout, twin.index.oid).values()
+    attached = {
+        (leaf, name)
+        for index in catalog.indexes_of(table_oid)
+        for leaf, name in _children(layout, index.oid).items()
     }
-    for leaf in leaves:
-        for index in catalog.indexes_of(leaf):
-            columns = {catalog.column(leaf, a).name for a in index.used_columns if a > 0}
-            columns |= {catalog.column(leaf, a).name for a in index.key_columns if a > 0}
-            if index.name not in inherited and columns & converted:
-                raise Refused(
-                    f"online mode does not convert an index of a partition alone yet "
-                    f"({catalog.table(leaf).qname}: {index.name}); use offline"
-                )
+    for leaf in parts.leaves[table_oid]:
+        converted = {p.column.attnum for p in layout.columns[leaf]}
+        schema = catalog.table(leaf).schema
+        twins = [
+            index_twin(layout, index, layout.extra.shapes, taken.setdefault(schema, set()))
+            for index in sorted(catalog.indexes_of(leaf), key=lambda i: i.name)
+            if (leaf, index.name) not in attached
+            and (set(index.used_columns) | set(index.key_columns)) & converted
+        ]
+        if twins:
+            parts.local[leaf] = twins
 
 
 def _children(layout: Layout, index_oid: int) -> dict[int, str]:
@@ -224,7 +250,7 @@ def foreign_key_sql(
     name: str,
     *,
     shadows: bool,
-    not_valid: bool,
+    not_valid: bool = True,
 ) -> str:
     """ADD FOREIGN KEY of fk on `table` (the key's table or one of its partitions): on the
     shadow columns (before the cutover) or on the columns' own names (after the swap)."""
@@ -391,3 +417,48 @@ def _foreign_key_statements(
     yield sql.SQL(
         foreign_key_sql(layout, fk, fk_twin.table, fk.name, shadows=False, not_valid=not_valid)
     )
+
+
+def local_index_statements(layout: Layout, parts: Partitions) -> Iterable[sql.Composable]:
+    """The indexes a partition has on its own, swapped as a plain table's: the old one (or its
+    constraint) dropped, the twin's columns and name restored, or its constraint made USING it.
+    After the partitioned tables' keys: until then the twin of a partition's own unique
+    constraint is no constraint, so ADD PRIMARY KEY on the partitioned table cannot take it."""
+    catalog = layout.graph.catalog
+    for leaf_oid, twins in sorted(parts.local.items()):
+        table = catalog.table(leaf_oid).qname
+        for twin in twins:
+            con = twin.constraint
+            if con is not None:
+                yield migrate_template("drop_constraint").format(
+                    table=ident(table), name=sql.Identifier(con.name)
+                )
+            else:
+                yield template("index_drop").format(
+                    index=sql.Identifier(table.schema, twin.index.name)
+                )
+            for p in layout.columns[leaf_oid]:
+                if p.column.attnum in twin.index.key_columns:
+                    yield template("index_column_rename").format(
+                        index=sql.Identifier(table.schema, twin.name),
+                        column=sql.Identifier(p.shadow),
+                        name=sql.Identifier(p.column.name),
+                    )
+            if con is None:
+                yield template("index_rename").format(
+                    index=sql.Identifier(table.schema, twin.name),
+                    name=sql.Identifier(twin.index.name),
+                )
+                continue
+            deferrable = ""
+            if con.deferrable:
+                deferrable = " DEFERRABLE INITIALLY " + (
+                    "DEFERRED" if con.deferred else "IMMEDIATE"
+                )
+            yield template("constraint_using_index").format(
+                table=ident(table),
+                name=sql.Identifier(con.name),
+                kind=sql.SQL("PRIMARY KEY" if con.kind == "p" else "UNIQUE"),
+                index=sql.Identifier(twin.name),
+                deferrable=sql.SQL(deferrable),
+            )
