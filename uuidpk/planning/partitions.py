@@ -27,6 +27,11 @@ What PostgreSQL does on a partitioned table, and what follows from it:
   and VALIDATEd right after it, outside the cutover's locks. PostgreSQL 15 leaves the
   convalidated flag of the bookkeeping rows it makes for each referenced partition false after
   VALIDATE (an offline conversion adds them valid); nothing reads that flag.
+- What a partition has on its own (an index, a unique constraint, a foreign key: PostgreSQL 10
+  had nothing else) is a plain table's, and gets its twin the same way.
+- Not written yet (refused at plan time): sub-partitioned tables; a partitioned table
+  referencing a partitioned table (it could only be made in the cutover, where it cannot be NOT
+  VALID: every row would be checked under the cutover's locks).
 """
 
 from __future__ import annotations
