@@ -44,6 +44,9 @@ CREATE TABLE orders_other PARTITION OF orders DEFAULT;
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 CREATE INDEX orders_placed_id_idx ON orders (placed DESC, id);
 COMMENT ON CONSTRAINT orders_pkey ON orders IS 'the key';
+-- A partition's own column comment and privileges (not inherited from the partitioned table).
+COMMENT ON COLUMN orders_2023.customer_id IS 'who ordered';
+GRANT SELECT (id, customer_id) ON orders_2024 TO PUBLIC;
 CREATE TABLE shipment (
     id serial PRIMARY KEY, order_id bigint, order_placed date, label text NOT NULL,
     FOREIGN KEY (order_id, order_placed) REFERENCES orders ON DELETE SET NULL

@@ -82,7 +82,9 @@ def plan_online(
             "session_replication_role"
         )
     grants: dict[Node, list[ColumnGrant]] = {}
-    for table_oid, attnum, grantee, privilege, grantable in read_column_grants(conn, tables):
+    for table_oid, attnum, grantee, privilege, grantable in read_column_grants(
+        conn, tables + partitions
+    ):
         grants.setdefault((table_oid, attnum), []).append(
             ColumnGrant(grantee, privilege, grantable)
         )

@@ -16,6 +16,7 @@ from .partitions import (
     Partitions,
     foreign_key_statements,
     key_statements,
+    leaf_column_statements,
     leaf_index_renames,
     local_index_statements,
 )
@@ -116,6 +117,7 @@ def cutover_statements(
             if con.comment is not None:
                 out.append(_constraint_comment(qname, con.name, con.comment))
     out += local_index_statements(layout, parts)
+    out += leaf_column_statements(layout, parts)
     for twin in layout.foreign_keys:
         oid = twin.constraint.oid
         if oid in parts.foreign_keys or oid in parts.referenced:

@@ -467,3 +467,30 @@ def local_index_statements(layout: Layout, parts: Partitions) -> Iterable[sql.Co
                 index=sql.Identifier(twin.name),
                 deferrable=sql.SQL(deferrable),
             )
+
+
+def leaf_column_statements(layout: Layout, parts: Partitions) -> Iterable[sql.Composable]:
+    """Comments and column privileges a partition's own columns had (neither is inherited from
+    the partitioned table): the new columns get them again, as ALTER TYPE keeps them offline."""
+    catalog = layout.graph.catalog
+    for table_oid in layout.tables:
+        for leaf_oid in parts.leaves.get(table_oid, ()):
+            qname = catalog.table(leaf_oid).qname
+            table = ident(qname)
+            for p in layout.columns[leaf_oid]:
+                if p.column.comment is not None:
+                    yield migrate_template("comment_on").format(
+                        kind=sql.SQL("COLUMN"),
+                        object=sql.Identifier(qname.schema, qname.name, p.column.name),
+                        comment=sql.Literal(p.column.comment),
+                    )
+                for grant in layout.extra.grants.get(p.node, ()):
+                    yield template("column_grant").format(
+                        privilege=sql.SQL(grant.privilege),
+                        column=sql.Identifier(p.column.name),
+                        table=table,
+                        grantee=sql.SQL("PUBLIC")
+                        if grant.grantee == "PUBLIC"
+                        else sql.Identifier(grant.grantee),
+                        option=sql.SQL(" WITH GRANT OPTION" if grant.grantable else ""),
+                    )
