@@ -663,8 +663,7 @@ def test_online_all_ends_as_offline_all_on_every_corpus(
     online, offline = corpus_dsn_factory(corpus), corpus_dsn_factory(corpus)
     key_file = tmp_path / "key.hex"
     key_file.write_text(KEY.hex())
-    # Generic relations (Django's) are offline-only for now: both leave them.
-    common = ["--all", "--yes", "--accept-risks", "--no-generic", "--key-file", str(key_file)]
+    common = ["--all", "--yes", "--accept-risks", "--key-file", str(key_file)]
     assert_ok(uuidpk("apply", "--dsn", offline, *common))
     assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
     with connect(online) as a, connect(offline) as b:

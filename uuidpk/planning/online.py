@@ -41,7 +41,6 @@ from .cutover import cutover_statements
 from .shadows import (
     Extra,
     Layout,
-    derive,
     derive_function_statements,
     function_names,
     ident,
@@ -50,6 +49,7 @@ from .shadows import (
     template,
     text,
 )
+from .values import mismatch_extra, new_value, trigger_columns
 
 
 class Kind(StrEnum):
@@ -149,13 +149,6 @@ def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Opti
         raise Refused("online mode does not write mapping tables yet; use offline")
     if options.order_by:
         raise Refused("online mode does not follow --order-by yet; use offline")
-    if options.generic:
-        first = options.generic[0].column
-        name = f"{graph.catalog.table(first[0]).qname}.{graph.catalog.column(*first).name}"
-        raise Refused(
-            f"online mode does not convert generic relations yet ({name}); use offline, or "
-            "--no-generic to leave them as they are"
-        )
     for closure in closures:
         for node in closure.nodes:
             table = catalog.table(node[0])
@@ -209,13 +202,17 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         assignments = sql.SQL("\n").join(
             template("fill_assignment").format(
                 shadow=sql.Identifier(p.shadow),
-                expression=derive(p.derivation, sql.SQL("NEW.") + sql.Identifier(p.column.name)),
+                expression=new_value(layout, p, sql.SQL("NEW")),
             )
             for p in plans
         )
         statements = [
             *(
-                text(template("shadow_add").format(table=table, column=sql.Identifier(p.shadow)))
+                text(
+                    template("shadow_add_text" if p.derivation.as_text else "shadow_add").format(
+                        table=table, column=sql.Identifier(p.shadow)
+                    )
+                )
                 for p in plans
             ),
             text(template("fill_function").format(function=function, assignments=assignments)),
@@ -224,7 +221,9 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
                 template("fill_trigger").format(
                     name=trigger,
                     table=table,
-                    columns=sql.SQL(", ").join(sql.Identifier(p.column.name) for p in plans),
+                    columns=sql.SQL(", ").join(
+                        sql.Identifier(c) for c in trigger_columns(layout, table_oid)
+                    ),
                     function=function,
                 )
             ),
@@ -256,9 +255,7 @@ def _backfill(layout: Layout) -> Iterable[OnlineStep]:
         assignments = sql.SQL(", ").join(
             template("assignment").format(
                 column=sql.Identifier(p.shadow),
-                expression=derive(
-                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
-                ),
+                expression=new_value(layout, p, sql.SQL("t"), keyed=True),
             )
             for p in layout.columns[table_oid]
         )
@@ -364,15 +361,18 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
 def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
     proofs = []
     for table_oid in layout.tables:
-        mismatch = sql.SQL(" OR ").join(
-            template("mismatch").format(
-                shadow=sql.Identifier(p.shadow),
-                expression=derive(
-                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
-                ),
+        conditions: list[sql.Composable] = []
+        for p in layout.columns[table_oid]:
+            conditions.append(
+                template("mismatch").format(
+                    shadow=sql.Identifier(p.shadow),
+                    expression=new_value(layout, p, sql.SQL("t"), keyed=True),
+                )
             )
-            for p in layout.columns[table_oid]
-        )
+            lost = mismatch_extra(p)
+            if lost is not None:
+                conditions.append(lost)
+        mismatch = sql.SQL(" OR ").join(conditions)
         proofs.append(
             text(
                 template("prove_table").format(

@@ -345,15 +345,23 @@ DERIVE_FUNCTIONS_V7 = (
 )
 
 
-def derive(derivation: Derivation, value: sql.Composable, *, keyed: bool = False) -> sql.Composable:
+def derive(
+    derivation: Derivation,
+    value: sql.Composable,
+    *,
+    keyed: bool = False,
+    ms: sql.Composable | None = None,
+) -> sql.Composable:
     """A column's new value from its old value: in the fill triggers (NEW.col) through the
     SECURITY DEFINER function; keyed, in the migrating session's batches and proof (t.col),
-    through the inlined function with the key read once per statement."""
+    through the inlined function with the key read once per statement. ms: v7's milliseconds
+    when they do not come from the old value (planning/values.py)."""
     cast = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(value)
     root = sql.Literal(derivation.root)
     suffix = "_keyed" if keyed else ""
     if derivation.version == 7:
-        ms = sql.SQL("{}::bigint").format(value)
+        if ms is None:
+            ms = sql.SQL("{}::bigint").format(value)
         return template(f"derive_call{suffix}_v7").format(root=root, value=cast, ms=ms)
     return template(f"derive_call{suffix}").format(root=root, value=cast)
 

@@ -1,0 +1,147 @@
+"""Issue 10: what online mode used to refuse, now done as offline does it: generic relations,
+expression and partial indexes over a converted key, --mapping-table and --order-by. Each
+online run ends exactly as an offline run with the same key (rows written while the migration
+runs included)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pgutil
+import psycopg
+import pytest
+from checks import assert_ok, connect, uuidpk
+from test_online import KEY, facts_by_name, leftovers, rows_by_value
+
+Write = Callable[[psycopg.Connection], None]
+
+
+def _pair(pg: pgutil.PgCluster, request: pytest.FixtureRequest, schema: str) -> tuple[str, str]:
+    dsns = []
+    for _ in range(2):
+        name, dsn = pg.create_database(pgutil.unique_name("online_options"))
+        request.addfinalizer(lambda name=name: pg.drop_database(name))
+        with connect(dsn) as conn:
+            conn.execute(schema)
+        dsns.append(dsn)
+    return dsns[0], dsns[1]
+
+
+def _key_args(tmp_path: Path) -> list[str]:
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY.hex())
+    return ["--yes", "--key-file", str(key_file)]
+
+
+def assert_online_as_offline(
+    pg: pgutil.PgCluster,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    schema: str,
+    args: list[str],
+    during: Write | None = None,
+) -> tuple[str, str]:
+    """Offline and online with the same key on two copies of schema end alike. during: writes
+    made on the online copy after its expand phase (its triggers fill them) and on the offline
+    copy before its apply."""
+    online, offline = _pair(pg, request, schema)
+    common = [*args, *_key_args(tmp_path)]
+    if during is not None:
+        with connect(offline) as conn:
+            during(conn)
+        assert_ok(uuidpk("apply", "--dsn", online, "--online", "--until", "expand", *common))
+        with connect(online) as conn:
+            during(conn)
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
+    with connect(online) as a, connect(offline) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        assert rows_by_value(a) == rows_by_value(b)
+    return online, offline
+
+
+# -- generic relations ---------------------------------------------------------------------------
+DJANGO = """
+CREATE TABLE django_content_type (
+    id serial PRIMARY KEY, app_label text NOT NULL, model text NOT NULL);
+CREATE TABLE django_migrations (
+    id bigserial PRIMARY KEY, app text NOT NULL, name text NOT NULL, applied timestamptz);
+INSERT INTO django_content_type (app_label, model) VALUES
+    ('shop', 'item'), ('shop', 'shelf'), ('shop', 'note'), ('shop', 'comment'),
+    ('contenttypes', 'contenttype');
+INSERT INTO django_migrations (app, name, applied) VALUES ('shop', '0001_initial', '2024-01-01');
+CREATE TABLE shop_shelf (id serial PRIMARY KEY, label text);
+CREATE TABLE shop_item (id serial PRIMARY KEY, shelf_id integer REFERENCES shop_shelf, name text);
+CREATE TABLE shop_note (
+    id serial PRIMARY KEY,
+    content_type_id integer NOT NULL REFERENCES django_content_type (id),
+    object_id integer CHECK (object_id >= 0),
+    body text);
+CREATE INDEX shop_note_object ON shop_note (content_type_id, object_id);
+CREATE TABLE shop_comment (
+    id serial PRIMARY KEY,
+    content_type_id integer REFERENCES django_content_type (id),
+    object_id text,
+    body text);
+INSERT INTO shop_shelf (label) SELECT 'shelf ' || g FROM generate_series(1, 5) g;
+INSERT INTO shop_item (shelf_id, name) SELECT 1 + g % 5, 'item ' || g FROM generate_series(1, 40) g;
+INSERT INTO shop_note (content_type_id, object_id, body)
+    SELECT 1 + g % 2, 1 + g % 5, 'note ' || g FROM generate_series(1, 30) g;
+INSERT INTO shop_note (content_type_id, object_id, body) VALUES (1, NULL, 'no object');
+INSERT INTO shop_comment (content_type_id, object_id, body) VALUES
+    (1, '3', 'on an item'), (2, '2', 'on a shelf'), (5, 'abc', 'on a content type'),
+    (NULL, '7', 'no content type');
+"""
+
+
+def _django_writes(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "INSERT INTO shop_item (shelf_id, name) VALUES (2, 'written during');"
+        "INSERT INTO shop_note (content_type_id, object_id, body) VALUES (1, 41, 'new item');"
+        "UPDATE shop_note SET content_type_id = 2, object_id = 4 WHERE body = 'note 1';"
+        "UPDATE shop_note SET content_type_id = 1 WHERE body = 'note 2';"
+        "INSERT INTO shop_comment (content_type_id, object_id, body) VALUES"
+        " (1, '41', 'new'), (5, 'xyz', 'gone too');"
+        "UPDATE shop_comment SET content_type_id = 5 WHERE body = 'on a shelf'"
+    )
+
+
+def test_online_converts_generic_relations_as_offline(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Integer object ids become uuids of the table their content type names; text ones hold
+    the uuid's text and keep what names no converted table; rows written and content types
+    changed while the migration runs are filled by the trigger."""
+    online, _ = assert_online_as_offline(pg, request, tmp_path, DJANGO, ["--all"], _django_writes)
+    with connect(online) as conn:
+        types = dict(
+            conn.execute(
+                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+                " WHERE column_name = 'object_id'"
+            ).fetchall()
+        )
+        assert types == {"shop_note.object_id": "uuid", "shop_comment.object_id": "text"}
+        kept = conn.execute("SELECT object_id FROM shop_comment WHERE body = 'gone too'").fetchone()
+        assert kept == ("xyz",)
+
+
+def test_online_proof_finds_a_generic_row_whose_content_type_is_not_converted(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Offline refuses integer object ids that name no converted table at plan time; online,
+    such a row written after the plan has no new value: the proof stops the cutover."""
+    online, _ = _pair(pg, request, DJANGO)
+    common = ["--all", *_key_args(tmp_path)]
+    assert_ok(uuidpk("apply", "--dsn", online, "--online", "--until", "backfill", *common))
+    with connect(online) as conn:
+        conn.execute("INSERT INTO shop_note (content_type_id, object_id) VALUES (5, 9)")
+    outcome = uuidpk("apply", "--dsn", online, "--online", *common)
+    assert outcome.code == 1 and "Traceback" not in outcome.err, outcome.describe()
+    assert "do not match the old ones in public.shop_note (1 rows)" in outcome.err_lines[-1]
+    with connect(online) as conn:
+        assert conn.execute(
+            "SELECT data_type FROM information_schema.columns"
+            " WHERE table_name = 'shop_note' AND column_name = 'object_id'"
+        ).fetchone() == ("integer",)
