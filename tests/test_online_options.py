@@ -11,7 +11,7 @@ from pathlib import Path
 import pgutil
 import psycopg
 import pytest
-from checks import assert_ok, connect, uuidpk
+from checks import assert_clean_failure, assert_ok, connect, uuidpk
 from test_online import KEY, facts_by_name, leftovers, rows_by_value
 
 Write = Callable[[psycopg.Connection], None]
@@ -145,3 +145,44 @@ def test_online_proof_finds_a_generic_row_whose_content_type_is_not_converted(
             "SELECT data_type FROM information_schema.columns"
             " WHERE table_name = 'shop_note' AND column_name = 'object_id'"
         ).fetchone() == ("integer",)
+
+
+# -- expression and partial indexes, generated columns -------------------------------------------
+INDEXED = """
+CREATE TABLE shelf (id serial PRIMARY KEY, label text);
+CREATE TABLE item (
+    id serial PRIMARY KEY,
+    shelf_id integer REFERENCES shelf,
+    name text NOT NULL,
+    gone boolean NOT NULL DEFAULT false);
+CREATE INDEX item_shelf_text ON item (((shelf_id)::text), lower(name));
+CREATE UNIQUE INDEX item_name_per_shelf ON item (shelf_id, name) WHERE NOT gone;
+CREATE INDEX item_shelved ON item (name) WHERE shelf_id IS NOT NULL;
+CREATE UNIQUE INDEX shelf_id_text ON shelf (md5(id::text)) WHERE label IS NOT NULL;
+INSERT INTO shelf (label) SELECT 'shelf ' || g FROM generate_series(1, 6) g;
+INSERT INTO item (shelf_id, name, gone)
+    SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE 1 + g % 6 END, 'item ' || g, g % 5 = 0
+    FROM generate_series(1, 60) g;
+"""
+
+
+def test_online_rebuilds_expression_and_partial_indexes_over_a_converted_key(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    online, _ = assert_online_as_offline(pg, request, tmp_path, INDEXED, ["--all"])
+    with connect(online) as conn:
+        definition = conn.execute("SELECT pg_get_indexdef('item_shelf_text'::regclass)").fetchone()
+        assert definition is not None and "((shelf_id)::text)" in definition[0]
+
+
+def test_online_refuses_a_key_a_generated_column_uses_in_one_line(
+    conn: psycopg.Connection, dsn: str
+) -> None:
+    conn.execute(
+        "CREATE TABLE shelf (id serial PRIMARY KEY,"
+        " code text GENERATED ALWAYS AS ('S-' || id::text) STORED)"
+    )
+    outcome = uuidpk("apply", "--dsn", dsn, "--table", "shelf", "--online", "--yes")
+    line = assert_clean_failure(outcome)
+    assert "online mode cannot convert keys that generated columns use (public.shelf.code)" in line
+    assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)

@@ -160,9 +160,12 @@ def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Opti
     affected = affected_objects(graph, list(closures))
     if affected.generated:
         dep = affected.generated[0]
+        # Offline drops and re-adds them in its one rewrite; added beside the shadow, a
+        # stored generated column would rewrite the table under ACCESS EXCLUSIVE.
         raise Refused(
-            f"online mode does not convert keys that generated columns use yet "
-            f"({catalog.table(dep.table_oid).qname}.{dep.name}); use offline"
+            f"online mode cannot convert keys that generated columns use "
+            f"({catalog.table(dep.table_oid).qname}.{dep.name}): adding a stored generated "
+            "column rewrites the table under an exclusive lock; use offline"
         )
 
 
