@@ -641,18 +641,6 @@ def test_online_only_flags_need_online(
     assert "cannot be combined" in assert_clean_failure(outcome, 2)
 
 
-def test_online_refuses_what_it_cannot_do_yet_in_one_line(
-    pg: pgutil.PgCluster, request: pytest.FixtureRequest
-) -> None:
-    dsn = shop_copy(pg, request)
-    outcome = uuidpk(
-        "apply", "--dsn", dsn, "--table", "order_order", "--online", "--yes", "--mapping-table"
-    )
-    assert "online mode does not write mapping tables yet" in assert_clean_failure(outcome)
-    with connect(dsn) as conn:
-        assert status(conn) is None or status(conn).state != "running"  # type: ignore[union-attr]
-
-
 # -- the corpora -----------------------------------------------------------------------------
 
 

@@ -186,3 +186,21 @@ def test_online_refuses_a_key_a_generated_column_uses_in_one_line(
     line = assert_clean_failure(outcome)
     assert "online mode cannot convert keys that generated columns use (public.shelf.code)" in line
     assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)
+
+
+# -- --mapping-table ------------------------------------------------------------------------------
+def test_online_writes_the_mapping_tables_offline_writes(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    def writes(conn: psycopg.Connection) -> None:
+        conn.execute("INSERT INTO item (shelf_id, name) VALUES (3, 'written during')")
+
+    online, offline = assert_online_as_offline(
+        pg, request, tmp_path, INDEXED, ["--all", "--mapping-table", "--keep-old-id"], writes
+    )
+    query = "SELECT old_value, new_value FROM uuidpk.{} ORDER BY old_value"
+    with connect(online) as a, connect(offline) as b:
+        for table in ("map_public_item", "map_public_shelf"):
+            found = a.execute(query.format(table)).fetchall()  # type: ignore[arg-type]
+            assert found == b.execute(query.format(table)).fetchall()  # type: ignore[arg-type]
+            assert len(found) == (61 if table == "map_public_item" else 6)

@@ -36,7 +36,7 @@ from ..graph import Closure, Graph
 from ..model import QualifiedName
 from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
 from ..render import check_sql
-from .common import key_roots, require_runnable
+from .common import key_roots, mapping_names, require_runnable
 from .cutover import cutover_statements
 from .shadows import (
     Extra,
@@ -131,6 +131,7 @@ def plan_online(
         *_backfill(layout),
         *_prepare(layout),
         *_cutover(layout, list(offline.closures)),
+        *_mapping(layout, list(offline.closures)),
         *_contract(layout),
     ]
     names = tuple(str(layout.qname(t)) for t in layout.tables)
@@ -145,8 +146,6 @@ def plan_online(
 
 def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Options) -> None:
     catalog = graph.catalog
-    if options.mapping_table:
-        raise Refused("online mode does not write mapping tables yet; use offline")
     if options.order_by:
         raise Refused("online mode does not follow --order-by yet; use offline")
     for closure in closures:
@@ -401,6 +400,36 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         (),
         LockLevel.ACCESS_EXCLUSIVE,
     )
+
+
+def _mapping(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
+    """--mapping-table: offline's (old value, new uuid) tables, written between the cutover and
+    the contract phase, while the old columns still exist."""
+    if not layout.options.mapping_table:
+        return
+    catalog = layout.graph.catalog
+    roots = key_roots(layout.graph, closures)
+    names = mapping_names([catalog.table(r[0]).qname for r in roots], catalog.uuidpk_tables)
+    for root in roots:
+        table = catalog.table(root[0])
+        plan = next(p for p in layout.columns[root[0]] if p.node == root)
+        mapping = QualifiedName("uuidpk", names[table.qname])
+        create = migrate_template("mapping_table_create").format(
+            mapping=ident(mapping), type=sql.SQL(plan.column.type)
+        )
+        fill = template("mapping_fill").format(
+            mapping=ident(mapping),
+            table=ident(table.qname),
+            old=sql.Identifier(plan.old_name),
+            new=sql.Identifier(plan.column.name),
+        )
+        yield OnlineStep(
+            f"mapping:{table.qname}",
+            Phase.CONTRACT,
+            Kind.TRANSACTION,
+            (text(migrate_template("create_schema")), text(create), text(fill)),
+            lock=LockLevel.ACCESS_SHARE,
+        )
 
 
 def _contract(layout: Layout) -> Iterable[OnlineStep]:
