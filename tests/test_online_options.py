@@ -204,3 +204,64 @@ def test_online_writes_the_mapping_tables_offline_writes(
             found = a.execute(query.format(table)).fetchall()  # type: ignore[arg-type]
             assert found == b.execute(query.format(table)).fetchall()  # type: ignore[arg-type]
             assert len(found) == (61 if table == "map_public_item" else 6)
+
+
+# -- --order-by ----------------------------------------------------------------------------------
+ORDERED = """
+CREATE TABLE customer (id serial PRIMARY KEY, name text, created_at timestamptz);
+CREATE TABLE "order" (
+    id bigserial PRIMARY KEY,
+    customer_id integer NOT NULL REFERENCES customer,
+    created_at timestamptz NOT NULL);
+CREATE TABLE line (
+    id serial PRIMARY KEY,
+    order_id bigint NOT NULL REFERENCES "order" ON DELETE CASCADE,
+    sku text);
+CREATE TABLE tag (id serial PRIMARY KEY, label text);
+CREATE TABLE line_tag (line_id integer REFERENCES line, tag_id integer REFERENCES tag,
+    PRIMARY KEY (line_id, tag_id));
+INSERT INTO customer (name, created_at)
+    SELECT 'c' || g, CASE WHEN g % 4 = 0 THEN NULL
+                          ELSE timestamptz '2020-01-01' + g * interval '3 days 1 hour' END
+    FROM generate_series(1, 12) g;
+INSERT INTO "order" (customer_id, created_at)
+    SELECT 1 + g % 12, timestamptz '2024-06-01' - g * interval '7 hours 13 minutes'
+    FROM generate_series(1, 50) g;
+INSERT INTO line (order_id, sku) SELECT 1 + g % 50, 'sku' || g FROM generate_series(1, 120) g;
+INSERT INTO tag (label) VALUES ('a'), ('b');
+INSERT INTO line_tag SELECT g, 1 + g % 2 FROM generate_series(1, 40) g;
+"""
+
+
+def _ordered_writes(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "INSERT INTO customer (name, created_at) VALUES ('late', '2025-03-04 05:06:07.891+00');"
+        'INSERT INTO "order" (customer_id, created_at)'
+        " SELECT id, '2025-05-06 07:08:09.123+00' FROM customer WHERE name = 'late';"
+        "INSERT INTO line (order_id, sku) SELECT max(id), 'late' FROM \"order\";"
+        "UPDATE line SET order_id = 7 WHERE sku = 'sku3'"
+    )
+
+
+def test_online_follows_order_by_as_offline(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """v7 values whose time is the root row's --order-by column: roots from their own row,
+    children (rows written during the migration too) from their root row, looked up by the
+    old key in the trigger and the backfill."""
+    online, _ = assert_online_as_offline(
+        pg,
+        request,
+        tmp_path,
+        ORDERED,
+        ["--all", "--uuid", "v7", "--order-by", "created_at", "--accept-risks"],
+        _ordered_writes,
+    )
+    with connect(online) as conn:
+        late = conn.execute(
+            'SELECT l.order_id, o.id FROM line l JOIN "order" o ON o.id = l.order_id'
+            " WHERE l.sku = 'late'"
+        ).fetchone()
+        assert late is not None and late[0] == late[1]
+        # The line's order id carries its order's time: 2025-05-06 07:08:09.123.
+        assert str(late[0]).replace("-", "")[:12] == format(1746515289123, "012x")

@@ -146,8 +146,6 @@ def plan_online(
 
 def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Options) -> None:
     catalog = graph.catalog
-    if options.order_by:
-        raise Refused("online mode does not follow --order-by yet; use offline")
     for closure in closures:
         for node in closure.nodes:
             table = catalog.table(node[0])
