@@ -265,3 +265,36 @@ def test_online_follows_order_by_as_offline(
         assert late is not None and late[0] == late[1]
         # The line's order id carries its order's time: 2025-05-06 07:08:09.123.
         assert str(late[0]).replace("-", "")[:12] == format(1746515289123, "012x")
+
+
+# -- the same as a psql script ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("schema", "args"),
+    [
+        (DJANGO, ["--all"]),
+        (INDEXED, ["--all", "--mapping-table"]),
+        (ORDERED, ["--all", "--uuid", "v7", "--order-by", "created_at", "--accept-risks"]),
+    ],
+    ids=["generic", "expression-mapping", "order-by"],
+)
+def test_generate_online_script_ends_as_offline(
+    pg: pgutil.PgCluster,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    schema: str,
+    args: list[str],
+) -> None:
+    scripted, offline = _pair(pg, request, schema)
+    common = [*args, *_key_args(tmp_path)]
+    script = tmp_path / "online.sql"
+    generate = [a for a in common if a not in ("--yes", "--accept-risks")]
+    script.write_text(assert_ok(uuidpk("generate", "--dsn", scripted, "--online", *generate)).out)
+    pgutil.run_psql(scripted, script)
+    assert_ok(uuidpk("apply", "--dsn", offline, *common))
+    with connect(scripted) as a, connect(offline) as b:
+        assert leftovers(a) == []
+        assert facts_by_name(a) == facts_by_name(b)
+        assert rows_by_value(a) == rows_by_value(b)
+        if "--mapping-table" in args:
+            query = "SELECT * FROM uuidpk.map_public_item ORDER BY 1"
+            assert a.execute(query).fetchall() == b.execute(query).fetchall()
