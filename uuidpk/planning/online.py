@@ -36,6 +36,7 @@ from ..graph import Closure, Graph
 from ..model import QualifiedName
 from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
 from ..render import check_sql
+from .check_twins import CheckTwin, check_twins, swap_statements
 from .common import key_roots, mapping_names, require_runnable
 from .cutover import cutover_statements
 from .shadows import (
@@ -126,11 +127,13 @@ def plan_online(
         return OnlinePlan(())
     _refuse_unsupported(graph, offline.closures, options)
     layout = layout_for(graph, list(offline.closures), options, extra)
+    checks = check_twins(layout, affected_objects(graph, list(offline.closures)).dropped_checks)
     steps = [
         *_expand(layout),
         *_backfill(layout),
         *_prepare(layout),
-        *_cutover(layout, list(offline.closures)),
+        *_prepare_checks(checks),
+        *_cutover(layout, list(offline.closures), checks),
         *_mapping(layout, list(offline.closures)),
         *_contract(layout),
     ]
@@ -358,7 +361,31 @@ def _prepare(layout: Layout) -> Iterable[OnlineStep]:
             )
 
 
-def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
+def _prepare_checks(twins: Sequence[CheckTwin]) -> Iterable[OnlineStep]:
+    for twin in twins:
+        table = ident(twin.table)
+        name = sql.Identifier(twin.name)
+        yield OnlineStep(
+            f"check:{twin.table}.{twin.name}",
+            Phase.PREPARE,
+            Kind.TRANSACTION,
+            (twin.statement,),
+            (text(template("constraint_drop").format(table=table, name=name)),),
+            LockLevel.ACCESS_EXCLUSIVE,
+        )
+        if twin.constraint.validated:
+            yield OnlineStep(
+                f"validate:{twin.table}.{twin.name}",
+                Phase.PREPARE,
+                Kind.AUTOCOMMIT,
+                (text(template("constraint_validate").format(table=table, name=name)),),
+                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            )
+
+
+def _cutover(
+    layout: Layout, closures: list[Closure], checks: Sequence[CheckTwin]
+) -> Iterable[OnlineStep]:
     proofs = []
     for table_oid in layout.tables:
         conditions: list[sql.Composable] = []
@@ -389,7 +416,7 @@ def _cutover(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
         labels=tuple(str(layout.qname(t)) for t in layout.tables),
     )
 
-    out = cutover_statements(layout, closures)
+    out = cutover_statements(layout, closures) + swap_statements(checks)
     yield OnlineStep(
         "cutover",
         Phase.CUTOVER,
