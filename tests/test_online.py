@@ -641,18 +641,6 @@ def test_online_only_flags_need_online(
     assert "cannot be combined" in assert_clean_failure(outcome, 2)
 
 
-def test_online_refuses_what_it_cannot_do_yet_in_one_line(
-    pg: pgutil.PgCluster, request: pytest.FixtureRequest
-) -> None:
-    dsn = shop_copy(pg, request)
-    outcome = uuidpk(
-        "apply", "--dsn", dsn, "--table", "order_order", "--online", "--yes", "--mapping-table"
-    )
-    assert "online mode does not write mapping tables yet" in assert_clean_failure(outcome)
-    with connect(dsn) as conn:
-        assert status(conn) is None or status(conn).state != "running"  # type: ignore[union-attr]
-
-
 # -- the corpora -----------------------------------------------------------------------------
 
 
@@ -663,8 +651,7 @@ def test_online_all_ends_as_offline_all_on_every_corpus(
     online, offline = corpus_dsn_factory(corpus), corpus_dsn_factory(corpus)
     key_file = tmp_path / "key.hex"
     key_file.write_text(KEY.hex())
-    # Generic relations (Django's) are offline-only for now: both leave them.
-    common = ["--all", "--yes", "--accept-risks", "--no-generic", "--key-file", str(key_file)]
+    common = ["--all", "--yes", "--accept-risks", "--key-file", str(key_file)]
     assert_ok(uuidpk("apply", "--dsn", offline, *common))
     assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
     with connect(online) as a, connect(offline) as b:

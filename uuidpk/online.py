@@ -481,7 +481,7 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
     shapes = {}
     for row in rows:
         oid, method, key_count, columns, opclasses, collations, options, predicate = row[:8]
-        exprs, nulls_not_distinct = row[8], bool(row[9])
+        exprs, nulls_not_distinct, names = row[8], bool(row[9]), row[10]
         shapes[int(oid)] = IndexShape(
             int(oid),
             method,
@@ -493,6 +493,7 @@ def read_index_shapes(conn: psycopg.Connection, oids: Sequence[int]) -> dict[int
             predicate,
             tuple(e or "" for e in exprs),
             nulls_not_distinct,
+            tuple(names),
         )
     return shapes
 

@@ -4,7 +4,8 @@
 -- Columns: oid, method, key_count, columns (attnums, keys then INCLUDE), opclasses (qualified,
 --          '' for the column type's default), collations (qualified, '' for the column's own),
 --          options (indoption bits: 1 DESC, 2 NULLS FIRST), predicate, expressions (per
---          column: the deparsed expression, '' for a plain column), nulls_not_distinct
+--          column: the deparsed expression, '' for a plain column), nulls_not_distinct,
+--          names (the index's own attribute names, by position)
 SELECT i.indexrelid::int8 AS oid,
        am.amname AS method,
        i.indnkeyatts::int4 AS key_count,
@@ -35,7 +36,9 @@ SELECT i.indexrelid::int8 AS oid,
               ORDER BY k.n) AS expressions,
        -- UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+), read so that older servers answer too.
        coalesce((pg_catalog.to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
-           AS nulls_not_distinct
+           AS nulls_not_distinct,
+       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = i.indexrelid AND a.attnum > 0 ORDER BY a.attnum) AS names
   FROM pg_catalog.pg_index i
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_catalog.pg_am am ON am.oid = ic.relam

@@ -83,6 +83,14 @@ def cutover_statements(
                             name=sql.Identifier(p.column.name),
                         )
                     )
+            for twin_name, name in index_twin.expression_names:
+                out.append(
+                    template("index_column_rename").format(
+                        index=sql.Identifier(qname.schema, index_twin.name),
+                        column=sql.Identifier(twin_name),
+                        name=sql.Identifier(name),
+                    )
+                )
     for table_oid in layout.tables:
         qname = layout.qname(table_oid)
         for index_twin in layout.twins[table_oid]:

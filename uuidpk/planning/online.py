@@ -36,7 +36,8 @@ from ..graph import Closure, Graph
 from ..model import QualifiedName
 from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
 from ..render import check_sql
-from .common import key_roots, require_runnable
+from .check_twins import CheckTwin, check_twins, swap_statements
+from .common import key_roots, mapping_names, require_runnable
 from .cutover import cutover_statements
 from .partitions import (
     Partitions,
@@ -51,7 +52,6 @@ from .shadows import (
     ForeignKeyTwin,
     IndexTwin,
     Layout,
-    derive,
     derive_function_statements,
     function_names,
     ident,
@@ -60,6 +60,7 @@ from .shadows import (
     template,
     text,
 )
+from .values import mismatch_extra, new_value, trigger_columns
 
 
 class Kind(StrEnum):
@@ -137,11 +138,14 @@ def plan_online(
     _refuse_unsupported(graph, offline.closures, options)
     layout = layout_for(graph, list(offline.closures), options, extra)
     parts = partitions_for(layout)
+    checks = check_twins(layout, affected_objects(graph, list(offline.closures)).dropped_checks)
     steps = [
         *_expand(layout),
         *_backfill(layout, parts),
         *_prepare(layout, parts),
-        *_cutover(layout, list(offline.closures), parts),
+        *_prepare_checks(checks),
+        *_cutover(layout, list(offline.closures), checks, parts),
+        *_mapping(layout, list(offline.closures)),
         *_contract(layout),
     ]
     names = tuple(str(layout.qname(t)) for t in layout.tables)
@@ -156,23 +160,15 @@ def plan_online(
 
 def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Options) -> None:
     catalog = graph.catalog
-    if options.mapping_table:
-        raise Refused("online mode does not write mapping tables yet; use offline")
-    if options.order_by:
-        raise Refused("online mode does not follow --order-by yet; use offline")
-    if options.generic:
-        first = options.generic[0].column
-        name = f"{graph.catalog.table(first[0]).qname}.{graph.catalog.column(*first).name}"
-        raise Refused(
-            f"online mode does not convert generic relations yet ({name}); use offline, or "
-            "--no-generic to leave them as they are"
-        )
     affected = affected_objects(graph, list(closures))
     if affected.generated:
         dep = affected.generated[0]
+        # Offline drops and re-adds them in its one rewrite; added beside the shadow, a
+        # stored generated column would rewrite the table under ACCESS EXCLUSIVE.
         raise Refused(
-            f"online mode does not convert keys that generated columns use yet "
-            f"({catalog.table(dep.table_oid).qname}.{dep.name}); use offline"
+            f"online mode cannot convert keys that generated columns use "
+            f"({catalog.table(dep.table_oid).qname}.{dep.name}): adding a stored generated "
+            "column rewrites the table under an exclusive lock; use offline"
         )
 
 
@@ -212,13 +208,17 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
         assignments = sql.SQL("\n").join(
             template("fill_assignment").format(
                 shadow=sql.Identifier(p.shadow),
-                expression=derive(p.derivation, sql.SQL("NEW.") + sql.Identifier(p.column.name)),
+                expression=new_value(layout, p, sql.SQL("NEW")),
             )
             for p in plans
         )
         statements = [
             *(
-                text(template("shadow_add").format(table=table, column=sql.Identifier(p.shadow)))
+                text(
+                    template("shadow_add_text" if p.derivation.as_text else "shadow_add").format(
+                        table=table, column=sql.Identifier(p.shadow)
+                    )
+                )
                 for p in plans
             ),
             text(template("fill_function").format(function=function, assignments=assignments)),
@@ -227,7 +227,9 @@ def _expand(layout: Layout) -> Iterable[OnlineStep]:
                 template("fill_trigger").format(
                     name=trigger,
                     table=table,
-                    columns=sql.SQL(", ").join(sql.Identifier(p.column.name) for p in plans),
+                    columns=sql.SQL(", ").join(
+                        sql.Identifier(c) for c in trigger_columns(layout, table_oid)
+                    ),
                     function=function,
                 )
             ),
@@ -266,9 +268,7 @@ def _backfill_step(layout: Layout, table_oid: int, target: int) -> OnlineStep:
     assignments = sql.SQL(", ").join(
         template("assignment").format(
             column=sql.Identifier(p.shadow),
-            expression=derive(
-                p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
-            ),
+            expression=new_value(layout, p, sql.SQL("t"), keyed=True),
         )
         for p in layout.columns[table_oid]
     )
@@ -452,18 +452,45 @@ def _partitioned_foreign_key(parts: Partitions, fk_twin: ForeignKeyTwin) -> Iter
         )
 
 
-def _cutover(layout: Layout, closures: list[Closure], parts: Partitions) -> Iterable[OnlineStep]:
+def _prepare_checks(twins: Sequence[CheckTwin]) -> Iterable[OnlineStep]:
+    for twin in twins:
+        table = ident(twin.table)
+        name = sql.Identifier(twin.name)
+        yield OnlineStep(
+            f"check:{twin.table}.{twin.name}",
+            Phase.PREPARE,
+            Kind.TRANSACTION,
+            (twin.statement,),
+            (text(template("constraint_drop").format(table=table, name=name)),),
+            LockLevel.ACCESS_EXCLUSIVE,
+        )
+        if twin.constraint.validated:
+            yield OnlineStep(
+                f"validate:{twin.table}.{twin.name}",
+                Phase.PREPARE,
+                Kind.AUTOCOMMIT,
+                (text(template("constraint_validate").format(table=table, name=name)),),
+                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            )
+
+
+def _cutover(
+    layout: Layout, closures: list[Closure], checks: Sequence[CheckTwin], parts: Partitions
+) -> Iterable[OnlineStep]:
     proofs = []
     for table_oid in layout.tables:
-        mismatch = sql.SQL(" OR ").join(
-            template("mismatch").format(
-                shadow=sql.Identifier(p.shadow),
-                expression=derive(
-                    p.derivation, sql.SQL("t.") + sql.Identifier(p.column.name), keyed=True
-                ),
+        conditions: list[sql.Composable] = []
+        for p in layout.columns[table_oid]:
+            conditions.append(
+                template("mismatch").format(
+                    shadow=sql.Identifier(p.shadow),
+                    expression=new_value(layout, p, sql.SQL("t"), keyed=True),
+                )
             )
-            for p in layout.columns[table_oid]
-        )
+            lost = mismatch_extra(p)
+            if lost is not None:
+                conditions.append(lost)
+        mismatch = sql.SQL(" OR ").join(conditions)
         proofs.append(
             text(
                 template("prove_table").format(
@@ -480,7 +507,7 @@ def _cutover(layout: Layout, closures: list[Closure], parts: Partitions) -> Iter
         labels=tuple(str(layout.qname(t)) for t in layout.tables),
     )
 
-    out = cutover_statements(layout, closures, parts)
+    out = cutover_statements(layout, closures, parts) + swap_statements(checks)
     yield OnlineStep(
         "cutover",
         Phase.CUTOVER,
@@ -507,6 +534,36 @@ def _cutover(layout: Layout, closures: list[Closure], parts: Partitions) -> Iter
                 ),
             ),
             lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        )
+
+
+def _mapping(layout: Layout, closures: list[Closure]) -> Iterable[OnlineStep]:
+    """--mapping-table: offline's (old value, new uuid) tables, written between the cutover and
+    the contract phase, while the old columns still exist."""
+    if not layout.options.mapping_table:
+        return
+    catalog = layout.graph.catalog
+    roots = key_roots(layout.graph, closures)
+    names = mapping_names([catalog.table(r[0]).qname for r in roots], catalog.uuidpk_tables)
+    for root in roots:
+        table = catalog.table(root[0])
+        plan = next(p for p in layout.columns[root[0]] if p.node == root)
+        mapping = QualifiedName("uuidpk", names[table.qname])
+        create = migrate_template("mapping_table_create").format(
+            mapping=ident(mapping), type=sql.SQL(plan.column.type)
+        )
+        fill = template("mapping_fill").format(
+            mapping=ident(mapping),
+            table=ident(table.qname),
+            old=sql.Identifier(plan.old_name),
+            new=sql.Identifier(plan.column.name),
+        )
+        yield OnlineStep(
+            f"mapping:{table.qname}",
+            Phase.CONTRACT,
+            Kind.TRANSACTION,
+            (text(migrate_template("create_schema")), text(create), text(fill)),
+            lock=LockLevel.ACCESS_SHARE,
         )
 
 

@@ -41,6 +41,7 @@ class IndexShape:
     predicate: str | None
     expressions: tuple[str, ...] = ()  # per column: the deparsed expression, '' for a column
     nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)
+    names: tuple[str, ...] = ()  # the index's own attribute names, by position
 
 
 def template(name: str) -> sql.SQL:
@@ -111,6 +112,9 @@ class IndexTwin:
     name: str  # the twin's name until the cutover gives it the original's
     constraint: Constraint | None  # the primary key or unique constraint it stands for
     statement: str
+    # (the twin's attribute name, the original's) for expressions PostgreSQL named after a
+    # converted column ((col)::text is named col): the cutover gives them their names back.
+    expression_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,12 +263,10 @@ def _index_twin(
     for position, attnum in enumerate(shape.columns[: shape.key_count]):
         shadow = layout.shadow_of(index.table_oid, attnum)
         if attnum == 0:
-            expression = shape.expressions[position]
-            if rename_columns(expression, renames) != expression:
-                raise Refused(
-                    f"online mode cannot rebuild {where} (an expression over a converted "
-                    "column); use offline"
-                )
+            # Over the shadow, the expression means what offline's rebuilt index means after
+            # ALTER ... TYPE: the same text on the uuid column (the offline plan, which refuses
+            # what PostgreSQL would not take for uuid, has been made first).
+            expression = rename_columns(shape.expressions[position], renames)
             head: sql.Composable = sql.SQL(f"({expression})")
         else:
             head = sql.Identifier(shadow or catalog.column(index.table_oid, attnum).name)
@@ -300,7 +302,12 @@ def _index_twin(
         if shape.predicate
         else sql.SQL(""),
     )
-    return IndexTwin(index, name, constraint, text(statement))
+    named = [
+        (renames[shape.names[position]], shape.names[position])
+        for position, attnum in enumerate(shape.columns)
+        if attnum == 0 and position < len(shape.names) and shape.names[position] in renames
+    ]
+    return IndexTwin(index, name, constraint, text(statement), tuple(named))
 
 
 def _foreign_key_twin(layout: Layout, fk: Constraint, taken: set[str]) -> ForeignKeyTwin:
@@ -348,15 +355,23 @@ DERIVE_FUNCTIONS_V7 = (
 )
 
 
-def derive(derivation: Derivation, value: sql.Composable, *, keyed: bool = False) -> sql.Composable:
+def derive(
+    derivation: Derivation,
+    value: sql.Composable,
+    *,
+    keyed: bool = False,
+    ms: sql.Composable | None = None,
+) -> sql.Composable:
     """A column's new value from its old value: in the fill triggers (NEW.col) through the
     SECURITY DEFINER function; keyed, in the migrating session's batches and proof (t.col),
-    through the inlined function with the key read once per statement."""
+    through the inlined function with the key read once per statement. ms: v7's milliseconds
+    when they do not come from the old value (planning/values.py)."""
     cast = sql.SQL("{}::bigint" if derivation.integer else "{}::text").format(value)
     root = sql.Literal(derivation.root)
     suffix = "_keyed" if keyed else ""
     if derivation.version == 7:
-        ms = sql.SQL("{}::bigint").format(value)
+        if ms is None:
+            ms = sql.SQL("{}::bigint").format(value)
         return template(f"derive_call{suffix}_v7").format(root=root, value=cast, ms=ms)
     return template(f"derive_call{suffix}").format(root=root, value=cast)
 
