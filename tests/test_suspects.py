@@ -404,6 +404,14 @@ def test_function_index_names_that_are_not_one_word() -> None:
     assert [f.body for f in index.candidates(tables, columns)] == [body]
 
 
+def test_a_table_name_with_a_quote_is_found_written_with_the_quote_doubled() -> None:
+    tables = {7: ("app", 'we"ird')}
+    columns = {("app", 'we"ird'): frozenset({"id"})}
+    body = 'BEGIN RETURN (SELECT w.id::int FROM app."we""ird" w); END'
+    (suspect,) = broken_functions([_function(body)], tables, columns)
+    assert suspect.rules == ("cast",)
+
+
 def test_quoted_and_commented_identifiers(conn: psycopg.Connection) -> None:
     conn.execute(
         """

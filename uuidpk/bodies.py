@@ -47,9 +47,13 @@ class ClosureNames:
         return list(self.by_name.get(name, ()))
 
     def mentioned(self, code: str) -> bool:
-        """Does any closure table's name appear in the text at all (case-insensitively)?"""
+        """Does any closure table's name appear in the text at all (case-insensitively)? A
+        name with a double quote in it is written with the quote doubled."""
         lowered = code.lower()
-        return any(name.lower() in lowered for name in self.by_name)
+        return any(
+            name.lower() in lowered or name.lower().replace('"', '""') in lowered
+            for name in self.by_name
+        )
 
     def column(self, table: TableName, column: str) -> bool:
         return column in self.columns.get(table, frozenset())
