@@ -239,7 +239,8 @@ def generate(
             # No plan: the keys may be uuid already (after an online run).
             click.echo(pipeline.render_django_state(conn, selection, app=app, name=name), nl=False)
             return
-        planned = pipeline.plan(conn, selection, options)
+        # The psql script records a fingerprint; a Django migration and online mode do not.
+        planned = pipeline.plan(conn, selection, options, fingerprint=fmt == "sql" and not online)
         say_django(planned)
         if planned.is_empty:
             say("nothing to convert")

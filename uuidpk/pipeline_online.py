@@ -37,7 +37,7 @@ def plan_online(
     """The online plan for a selection: what the offline plan refuses, it refuses too (and the
     same risks must be accepted); what online mode cannot do yet, Refused with one line."""
     options = options or Options()
-    conversion = plan(conn, selection, options)
+    conversion = plan(conn, selection, options, fingerprint=False)  # online takes none
     if conversion.is_empty:
         return OnlinePlan(())
     if conversion.risks and not accept_risks:
