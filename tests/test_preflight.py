@@ -289,7 +289,9 @@ def test_the_lock_estimate_covers_the_locks_a_plan_really_takes(
 ) -> None:
     _wide_closure(conn, 20)
     conversion = pipeline.plan(conn, pipeline.Selection(tables=("parent",)))
-    estimate = estimate_locks(conn, plan_needs(conversion.plan, fingerprint=True))
+    estimate = estimate_locks(
+        conn, plan_needs(conversion.plan, fingerprint=True), conversion.analysis.catalog.schema_oids
+    )
     script = pipeline.render_script(conn, conversion)
     # Run the whole plan, then count the lock table entries it holds (one per relation however
     # many modes; fast-path locks take none), and roll back.
