@@ -100,6 +100,12 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @conversion_options
 @text_keys_option
 @rehearse_option
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also what apply --online would refuse or run into here and now (long transactions, "
+    "NOT VALID checks, publications, ...) and the disk and WAL it would take.",
+)
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -110,6 +116,7 @@ def inspect(
     no_generic: bool,
     allow_text_keys: bool,
     rehearse: bool,
+    online: bool,
     **conversion: Any,
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break; with the
@@ -121,12 +128,16 @@ def inspect(
         uuidpk inspect --all --format json > closures.json
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
         uuidpk inspect -d shop --all --rehearse
+        uuidpk inspect -d shop --table order_order --online
     """
     selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = options_from(**conversion)
     rehearsal = None
     with connect(dsn) as conn:
-        document = pipeline.inspect(conn, selection, options)
+        if online:
+            document = pipeline_online.inspect_online(conn, selection, options)
+        else:
+            document = pipeline.inspect(conn, selection, options)
         if rehearse:
             # Past the blockers: which of them PostgreSQL itself refuses, and what else.
             rehearsal = rehearse_plan(conn, selection, options, ignore_blockers=True)
@@ -320,7 +331,9 @@ def apply(
             raise click.UsageError(
                 "--online cannot be combined with --dry-run, --verify or --rehearse"
             )
-        settings = online_settings_from(until, batch_size, pause, max_rate, cutover_timeout)
+        settings = online_settings_from(
+            until, batch_size, pause, max_rate, cutover_timeout, quiet=quiet
+        )
         _apply_online(dsn, selection, options, settings, yes=yes, accept_risks=accept_risks)
         return
     if until or batch_size or max_rate:
@@ -386,7 +399,7 @@ def _apply_online(
         click.confirm("Convert online (or continue the conversion running)?", abort=True, err=True)
     with connect(dsn) as conn:
         outcome = pipeline_online.apply_online(
-            conn, selection, options, settings, accept_risks=accept_risks
+            conn, selection, options, settings, accept_risks=accept_risks, warn=say
         )
     if outcome is None:
         say("nothing to convert")
