@@ -22,6 +22,7 @@ from .cli_options import (
     conversion_options,
     dsn_option,
     friendly_errors,
+    inspect_online_option,
     online_options,
     online_settings_from,
     options_from,
@@ -100,12 +101,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @conversion_options
 @text_keys_option
 @rehearse_option
-@click.option(
-    "--online",
-    is_flag=True,
-    help="Also what apply --online would refuse or run into here and now (long transactions, "
-    "NOT VALID checks, publications, ...) and the disk and WAL it would take.",
-)
+@inspect_online_option
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -134,10 +130,8 @@ def inspect(
     options = options_from(**conversion)
     rehearsal = None
     with connect(dsn) as conn:
-        if online:
-            document = pipeline_online.inspect_online(conn, selection, options)
-        else:
-            document = pipeline.inspect(conn, selection, options)
+        inspect_with = pipeline_online.inspect_online if online else pipeline.inspect
+        document = inspect_with(conn, selection, options)
         if rehearse:
             # Past the blockers: which of them PostgreSQL itself refuses, and what else.
             rehearsal = rehearse_plan(conn, selection, options, ignore_blockers=True)
@@ -331,9 +325,7 @@ def apply(
             raise click.UsageError(
                 "--online cannot be combined with --dry-run, --verify or --rehearse"
             )
-        settings = online_settings_from(
-            until, batch_size, pause, max_rate, cutover_timeout, quiet=quiet
-        )
+        settings = online_settings_from(until, batch_size, pause, max_rate, cutover_timeout, quiet)
         _apply_online(dsn, selection, options, settings, yes=yes, accept_risks=accept_risks)
         return
     if until or batch_size or max_rate:

@@ -288,6 +288,15 @@ def options_from(
     )
 
 
+def inspect_online_option(func: F) -> F:
+    return click.option(
+        "--online",
+        is_flag=True,
+        help="Also what apply --online would refuse or run into here and now (long "
+        "transactions, NOT VALID checks, publications, ...) and the disk and WAL it would take.",
+    )(func)
+
+
 def online_options(func: F) -> F:
     func = click.option(
         "--online",

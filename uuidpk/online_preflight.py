@@ -46,16 +46,23 @@ class Estimate:
     twin_bytes: int  # the twins of indexes on closure columns
     row_version_bytes: int  # the backfill's new version of every row, until VACUUM reuses it
     wal_bytes: int  # at least: full-page writes add more
+    unanalyzed: int = 0  # tables never analyzed: their shadows count as empty
 
     def to_json(self) -> dict[str, int | str]:
         return {**asdict(self), "label": "estimate"}
 
     def describe(self) -> str:
+        unknown = (
+            f"; {self.unanalyzed} table(s) never analyzed count no rows (ANALYZE them first)"
+            if self.unanalyzed
+            else ""
+        )
         return (
             f"estimated: the shadow columns take ~{size(self.shadow_bytes)} and the index twins "
             f"~{size(self.twin_bytes)} more; the backfill's new row versions up to "
             f"~{size(self.row_version_bytes)} until VACUUM reuses them; at least "
-            f"~{size(self.wal_bytes)} of WAL (an estimate from pg_relation_size and row counts)"
+            f"~{size(self.wal_bytes)} of WAL (an estimate from pg_relation_size and the "
+            f"planner's row counts{unknown})"
         )
 
 
@@ -298,13 +305,14 @@ def _estimate(
     rows = conn.execute(
         templates.statement("online/preflight_sizes.sql"), {"tables": tables, "indexes": indexes}
     ).fetchall()
-    shadows = twins = versions = 0
+    shadows = twins = versions = unanalyzed = 0
     for table_oid, table_bytes, index_bytes in rows:
         columns = sum(1 for t, _ in nodes if t == table_oid)
         est = catalog.table(table_oid).est_rows
+        unanalyzed += est is None and not catalog.table(table_oid).is_partitioned
         added = max(est or 0, 0) * UUID_BYTES * columns
         shadows += added
         versions += int(table_bytes) + added
         twins += int(int(index_bytes) * TWIN_FACTOR)
     # The backfill logs each new row version, the concurrent builds each twin.
-    return Estimate(shadows, twins, versions, versions + twins)
+    return Estimate(shadows, twins, versions, versions + twins, unanalyzed)
