@@ -8,6 +8,7 @@ import json
 import threading
 from typing import Any
 
+import pgutil
 import psycopg
 import pytest
 from checks import assert_ok, connect, schema_facts, uuidpk
@@ -115,12 +116,13 @@ def test_a_violated_not_valid_check_blocks_with_its_count(conn: psycopg.Connecti
     conn.execute(PLAIN)
     conn.execute("ALTER TABLE item ADD CONSTRAINT cheap CHECK (price > 3) NOT VALID")
     conn.execute("ALTER TABLE item ADD CONSTRAINT fine CHECK (price > 0) NOT VALID")
+    before = catalog_dump(conn)
     code, document = inspect_json(dsn, "--table", "item", "--online")
+    assert catalog_dump(conn) == before  # the counts ran read-only
     assert code == 1
     [blocker] = found(document, "blocker", "check constraint")
     assert blocker["name"] == "public.item.cheap"
     assert "3 row(s) violate it" in blocker["reason"]
-    before = catalog_dump(conn)
     outcome = uuidpk("apply", "--dsn", dsn, "--table", "item", "--online", "--yes")
     assert outcome.code == 1 and len(outcome.err_lines) == 1, outcome.describe()
     assert "check constraint public.item.cheap: NOT VALID and 3 row(s)" in outcome.err
@@ -240,3 +242,20 @@ def test_without_quiet_online_progress_is_shown(conn: psycopg.Connection, dsn: s
     conn.execute(PLAIN)
     outcome = assert_ok(uuidpk("apply", "--dsn", dsn, "--table", "item", "--online", "--yes"))
     assert "expand:" in outcome.err
+
+
+def test_a_role_that_cannot_see_other_sessions_is_told(
+    pg: pgutil.PgCluster, conn: psycopg.Connection, dsn: str
+) -> None:
+    conn.execute(PLAIN)
+    pg.ensure_role("oninspect_app", psycopg.sql.SQL("LOGIN"))
+    conn.execute(
+        "ALTER TABLE item OWNER TO oninspect_app; ALTER TABLE tag_link OWNER TO oninspect_app"
+    )
+    with connect(dsn) as admin:
+        document = pipeline_online.inspect_online(admin, pipeline.Selection(tables=("item",)))
+    assert found(document, "warning", "role") == []
+    with connect(f"{dsn} user=oninspect_app") as app:
+        document = pipeline_online.inspect_online(app, pipeline.Selection(tables=("item",)))
+    [role] = found(document, "warning", "role")
+    assert role["name"] == "oninspect_app" and "pg_read_all_stats" in role["reason"]

@@ -227,6 +227,17 @@ def _sessions(conn: psycopg.Connection, transaction_age: float) -> list[Problem]
                 "waits until it ends, and the cutover queues behind the locks it holds",
             )
         )
+    row = conn.execute(templates.statement("online/preflight_sees_sessions.sql")).fetchone()
+    if not (row and row[0]):
+        found.append(
+            Problem(
+                Severity.WARNING,
+                "role",
+                str(conn.info.user),
+                "cannot see when other roles' transactions began (pg_stat_activity shows them "
+                "only to superusers and members of pg_read_all_stats): long ones go unnamed here",
+            )
+        )
     return found
 
 
