@@ -11,6 +11,10 @@ not touch (md5 of the order number), so "by key" looks up the same 200 orders be
     join page           20 orders with their invoice and line count (= ANY of 20 keys)
     keyset page         50 orders after a key, in key order (the primary key's index)
 
+Beside the time, the shared buffers each query touches (EXPLAIN ANALYZE BUFFERS): the same on
+a quiet or a busy machine, and what explains the keyset page with random keys (its 50 rows in
+index order are 50 rows on 50 heap pages, where integer or v7 keys find them on a few).
+
 Each query runs once per sample key as a prepared statement over one connection: one warm-up
 pass (the pages in shared buffers, the plan cached), then five timed passes; the fastest pass,
 divided by the number of executions, is reported in microseconds (client round trip included,
@@ -21,6 +25,7 @@ restored dump rely on autovacuum, which a benchmark cannot wait for).
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -64,6 +69,9 @@ SELECT sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))
 @dataclass
 class QueryFigures:
     micros: dict[str, float] = field(default_factory=dict)  # label -> best µs per query
+    # label -> shared buffers one query touches (EXPLAIN ANALYZE BUFFERS, mean over the sample):
+    # the work that does not depend on the neighbours, and where it goes when keys get random
+    buffers: dict[str, float] = field(default_factory=dict)
     table_mb: float = 0.0
     index_mb: float = 0.0
 
@@ -86,7 +94,15 @@ def measure(dsn: str) -> QueryFigures:
                     conn.execute(query, [param], prepare=True).fetchall()
                 passes.append((time.perf_counter() - started) / len(params))
             figures.micros[label] = min(passes[1:]) * 1e6
+            figures.buffers[label] = statistics.mean(_buffers(conn, query, p) for p in params)
     return figures
+
+
+def _buffers(conn: psycopg.Connection, query: str, param: object) -> int:
+    row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query, [param]).fetchone()
+    assert row is not None
+    top = row[0][0]["Plan"]
+    return int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"])
 
 
 def print_figures(before: QueryFigures, after: dict[str, QueryFigures]) -> None:
@@ -105,6 +121,16 @@ def print_figures(before: QueryFigures, after: dict[str, QueryFigures]) -> None:
                 f" {value:10.0f} ({value / base:5.2f}x)" if value and base else f" {'-':>20}"
             )
         print(f"    {label:<20} {before.micros.get(label, 0):8.0f}" + "".join(cells))
+    print("  shared buffers per query (EXPLAIN ANALYZE BUFFERS, mean over the sample):")
+    for label, _, _ in QUERIES:
+        base = before.buffers.get(label)
+        cells = "".join(
+            f" {after[n].buffers[label]:10.1f} ({after[n].buffers[label] / base:5.2f}x)"
+            if base and label in after[n].buffers
+            else f" {'-':>20}"
+            for n in names
+        )
+        print(f"    {label:<20} {base or 0:8.1f}{cells}")
     for what in ("table_mb", "index_mb"):
         base = getattr(before, what)
         cells = "".join(

@@ -93,6 +93,16 @@ def test_every_catalog_query_takes_the_one_filter() -> None:
         assert "= ANY(%(schemas)s::oid[])" in templates.load(f"catalog/{read}.sql"), read
 
 
+def test_sequence_fed_columns_have_one_definition() -> None:
+    """What the fingerprint reads, what reading it needs (privileges, locks): one query."""
+    assert "n.oid = ANY({schemas})" in templates.load("catalog/sequence_columns.sql")
+    for user in ("catalog/lock_estimate.sql", "catalog/missing_privileges.sql"):
+        assert "({sequence_columns})" in templates.load(user), user
+        assert "pg_depend" not in templates.load(user), user
+    assert "{columns}" in templates.load("verify/record_problems.sql")
+    assert not [n for n in templates.names() if n.startswith("verify/sequence_columns")]
+
+
 @pytest.mark.parametrize(
     ("comment", "relations", "expected"),
     [

@@ -207,6 +207,47 @@ def test_missing_privileges_are_blockers_one_line_each_then_the_grants_suffice(
     )
 
 
+def test_privileges_are_checked_once_with_what_the_plan_will_run(
+    pg: object, conn: psycopg.Connection, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply checks privileges once, with the fingerprint's reads; the psql script records
+    the same fingerprint, so generate asks for them too; a Django migration records none."""
+    owner = "uuidpk_ff_owner"
+    _role(pg, owner)
+    conn.execute(AUTHORS)
+    for statement in (
+        "ALTER TABLE author OWNER TO {o}",
+        "ALTER TABLE book OWNER TO {o}",
+        "GRANT CREATE ON DATABASE {db} TO {o}",
+    ):
+        conn.execute(
+            sql.SQL(statement).format(o=sql.Identifier(owner), db=sql.Identifier(conn.info.dbname))
+        )
+    as_owner = make_conninfo(dsn, user=owner)
+    grant = "GRANT SELECT ON SEQUENCE public.publisher_id_seq"
+    generated = uuidpk("generate", "--dsn", as_owner, "--table", "author")
+    assert generated.code == 1 and grant in generated.err, generated.describe()
+    django = uuidpk("generate", "--dsn", as_owner, "--table", "author", "--format", "django")
+    assert django.code != 1 or grant not in django.err, django.describe()
+    conn.execute(
+        sql.SQL("GRANT SELECT ON publisher, publisher_id_seq TO {}").format(sql.Identifier(owner))
+    )
+    calls: list[bool] = []
+    checks = pipeline.preflight_problems
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(bool(kwargs.get("fingerprint")))
+        return checks(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "preflight_problems", counted)
+    with psycopg.connect(as_owner, autocommit=True) as own:
+        conversion = pipeline.plan(own, pipeline.Selection(tables=("author",)))
+        pipeline.apply(own, conversion)
+    assert calls == [True]
+    assert column_types(conn)[("public", "book", "author_id")] == "uuid"
+    conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(owner)))
+
+
 def test_a_table_owned_by_another_role_is_named(
     pg: object, conn: psycopg.Connection, dsn: str
 ) -> None:
@@ -248,7 +289,9 @@ def test_the_lock_estimate_covers_the_locks_a_plan_really_takes(
 ) -> None:
     _wide_closure(conn, 20)
     conversion = pipeline.plan(conn, pipeline.Selection(tables=("parent",)))
-    estimate = estimate_locks(conn, plan_needs(conversion.plan, fingerprint=True))
+    estimate = estimate_locks(
+        conn, plan_needs(conversion.plan, fingerprint=True), conversion.analysis.catalog.schema_oids
+    )
     script = pipeline.render_script(conn, conversion)
     # Run the whole plan, then count the lock table entries it holds (one per relation however
     # many modes; fast-path locks take none), and roll back.

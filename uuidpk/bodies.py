@@ -47,9 +47,13 @@ class ClosureNames:
         return list(self.by_name.get(name, ()))
 
     def mentioned(self, code: str) -> bool:
-        """Does any closure table's name appear in the text at all (case-insensitively)?"""
+        """Does any closure table's name appear in the text at all (case-insensitively)? A
+        name with a double quote in it is written with the quote doubled."""
         lowered = code.lower()
-        return any(name.lower() in lowered for name in self.by_name)
+        return any(
+            name.lower() in lowered or name.lower().replace('"', '""') in lowered
+            for name in self.by_name
+        )
 
     def column(self, table: TableName, column: str) -> bool:
         return column in self.columns.get(table, frozenset())
@@ -371,31 +375,36 @@ def _scan(
     names its table. Dynamic SQL in string literals is scanned as code.
     """
     facts = BodyFacts()
-    items = list(_scanned(code, sql_like))
+    items, statements = _scanned(code, sql_like)
     aliases: dict[str, list[TableName]] = {k: list(v) for k, v in params.items()}
     if sql_like:
         facts.integer_variables = _declared(items, index, aliases)
-    statement: list[_Item] = []
-    for item in [*items, ("punct", ";")]:
-        if item == ("punct", ";"):
-            _scan_statement(statement, index, aliases, facts)
-            statement = []
-        else:
-            statement.append(item)
+    for statement in statements:
+        _scan_statement(statement, index, aliases, facts)
     return facts
 
 
 @functools.lru_cache(maxsize=8192)
-def _scanned(code: str, sql_like: bool) -> tuple[_Item, ...]:
+def _scanned(code: str, sql_like: bool) -> tuple[tuple[_Item, ...], tuple[tuple[_Item, ...], ...]]:
+    """The body's items, and the same split into statements at each semicolon."""
     if sql_like:
         text = _strip_sql_comments(code)
     else:  # PL/Python, PL/Perl, PL/v8...: their strings hold the SQL
         text = re.sub(r"[\"'`]", " ", code)
-    return tuple(_items(text))
+    items = tuple(_items(text))
+    statements: list[tuple[_Item, ...]] = []
+    statement: list[_Item] = []
+    for item in (*items, ("punct", ";")):
+        if item == ("punct", ";"):
+            statements.append(tuple(statement))
+            statement = []
+        else:
+            statement.append(item)
+    return items, tuple(statements)
 
 
 def _scan_statement(
-    items: list[_Item],
+    items: Sequence[_Item],
     index: ClosureNames,
     variables: Mapping[str, list[TableName]],
     facts: BodyFacts,
@@ -459,7 +468,7 @@ def _scan_statement(
             facts.integer_uses.add(f"casts {dotted(ref)} to {typ[1][0]}")
 
 
-def _integer_operand(items: list[_Item], start: int) -> bool:
+def _integer_operand(items: Sequence[_Item], start: int) -> bool:
     """Is the operand starting at items[start] an integer literal or something ::integer?"""
     depth = 0
     operand: list[_Item] = []
@@ -481,7 +490,7 @@ def _integer_operand(items: list[_Item], start: int) -> bool:
 
 
 def _declared(
-    items: list[_Item], index: ClosureNames, aliases: dict[str, list[TableName]]
+    items: Sequence[_Item], index: ClosureNames, aliases: dict[str, list[TableName]]
 ) -> list[str]:
     """Read PL/pgSQL DECLARE sections: return the smallint/integer/bigint variables, and record
     variables of a closure table's row type (v t; v t%ROWTYPE; v schema.t) in aliases."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
@@ -120,6 +121,25 @@ def _read_schemas(conn: psycopg.Connection) -> tuple[ToolSchema, frozenset[str],
     schemas = [int(r["oid"]) for r in rows if r["name"] != TOOL_SCHEMA or not tool.is_tools]
     own = relations if relations is not None and tool.is_tools else frozenset()
     return tool, own, schemas
+
+
+def read_schema_oids(conn: psycopg.Connection) -> list[int]:
+    """The oids of the user's schemas (Catalog.schema_oids without reading the rest)."""
+    return _read_schemas(conn)[2]
+
+
+def sequence_columns_sql(schemas: str | None = "schemas") -> sql.Composed:
+    """Every sequence-fed integer column of the user's schemas (sequence_columns.sql), the
+    schemas as the bound parameter of that name (their oids); with None, as a psql script
+    finds them where it runs (schema_oids.sql over schemas.sql)."""
+    if schemas is not None:
+        oids: sql.Composable = sql.SQL("{}::oid[]").format(sql.Placeholder(schemas))
+    else:
+        found = templates.statement("catalog/schema_oids.sql").format(
+            schemas=templates.statement("catalog/schemas.sql"), tool=sql.Literal(TOOL_SCHEMA)
+        )
+        oids = sql.SQL("ARRAY({})").format(found)
+    return templates.statement("catalog/sequence_columns.sql").format(schemas=oids)
 
 
 def require_tool_schema(catalog: Catalog) -> None:

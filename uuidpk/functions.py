@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .bodies import ClosureNames, analyse_body, dotted
+from .bodies import BodyFacts, ClosureNames, analyse_body, dotted
 from .model import DependentKind, Function, FunctionArgument, FunctionType
 from .problems import Severity
 
@@ -109,8 +109,16 @@ class FunctionIndex:
     (NEW and OLD), or (3) names a closure table somewhere in its body: analyse_body finds
     nothing else (no parameter, no mention: no facts). candidates() returns exactly those, the
     body test done on the words of each body, split once, instead of a substring search of
-    every body for every closure table. A table name that is not one word (quoted with a space
-    or a dollar in it) is still searched as a substring.
+    every body for every closure table.
+
+    And a body only yields facts (closure columns used, cast or compared) where it names a
+    closure column of a table it reaches: a table it names, or one it gets as a row argument or
+    as a trigger's NEW/OLD. broken_functions() reads only those bodies; the others are judged
+    by their signature alone, which is all analyse_body would have left of them.
+
+    A name that is not one word (quoted, with a space, a dollar or a quote in it) is searched as
+    text, as it is written quoted too; a body with a U&"..." identifier, whose text need not
+    spell its names, is read whatever it names.
     """
 
     def __init__(self, functions: Iterable[Function]) -> None:
@@ -119,6 +127,7 @@ class FunctionIndex:
         self._by_relation: dict[TableName, set[int]] = {}
         self._by_word: dict[str, set[int]] = {}
         self._lowered: list[str] = []
+        self._escaped: set[int] = set()  # bodies with U&"..." identifiers
         for i, function in enumerate(self.functions):
             for _, typ, _ in _signature_types(function):
                 if typ.relation_oid is not None:
@@ -129,8 +138,43 @@ class FunctionIndex:
                 self._by_oid.setdefault(oid, set()).add(i)
             lowered = (function.code or "").lower()
             self._lowered.append(lowered)
+            if 'u&"' in lowered:
+                self._escaped.add(i)
             for word in set(_WORD.findall(lowered)):
                 self._by_word.setdefault(word, set()).add(i)
+
+    def _naming(self, name: str) -> set[int]:
+        """The bodies in which a name may appear, folded to lower case as words are."""
+        word = name.lower()
+        if _WORD.fullmatch(word):
+            return self._by_word.get(word, set()) | self._escaped
+        quoted = word.replace('"', '""')
+        return {i for i, code in enumerate(self._lowered) if word in code or quoted in code}
+
+    def _found(
+        self,
+        closure_tables: Mapping[int, TableName],
+        closure_columns: Mapping[TableName, Set[str]],
+        dropped_views: Mapping[int, TableName] | None,
+    ) -> tuple[set[int], set[int]]:
+        """(candidates, those whose bodies may use a closure column), by position."""
+        found: set[int] = set()
+        for oid in dropped_views or {}:
+            found |= self._by_oid.get(oid, set())
+        reaching: dict[TableName, set[int]] = {}
+        for oid, name in closure_tables.items():
+            reaching.setdefault(name, set()).update(self._by_oid.get(oid, set()))
+        for name in set(closure_tables.values()) | set(closure_columns):
+            reach = reaching.setdefault(name, set())
+            reach |= self._by_relation.get(name, set()) | self._naming(name[1])
+            found |= reach
+        bodies: set[int] = set()
+        for name, columns in closure_columns.items():
+            reach = reaching[name] - bodies
+            if reach:
+                for column in columns:
+                    bodies |= reach & self._naming(column)
+        return found, bodies
 
     def candidates(
         self,
@@ -139,17 +183,24 @@ class FunctionIndex:
         dropped_views: Mapping[int, TableName] | None = None,
     ) -> list[Function]:
         """The functions broken_functions may name for this closure, in catalog order."""
-        found: set[int] = set()
-        for oid in [*closure_tables, *(dropped_views or {})]:
-            found |= self._by_oid.get(oid, set())
-        for name in set(closure_tables.values()) | set(closure_columns):
-            found |= self._by_relation.get(name, set())
-            word = name[1].lower()
-            if _WORD.fullmatch(word):
-                found |= self._by_word.get(word, set())
-            else:
-                found.update(i for i, code in enumerate(self._lowered) if word in code)
+        found, _ = self._found(closure_tables, closure_columns, dropped_views)
         return [self.functions[i] for i in sorted(found)]
+
+    def broken_functions(
+        self,
+        closure_tables: Mapping[int, TableName],
+        closure_columns: Mapping[TableName, Set[str]],
+        dropped_views: Mapping[int, TableName] | None = None,
+    ) -> list[FunctionSuspect]:
+        """broken_functions() of all the functions, reading only the bodies that may matter."""
+        found, bodies = self._found(closure_tables, closure_columns, dropped_views)
+        return broken_functions(
+            [self.functions[i] for i in sorted(found)],
+            closure_tables,
+            closure_columns,
+            dropped_views,
+            bodies={self.functions[i].oid for i in bodies},
+        )
 
 
 # -- functions: which ones break -------------------------------------------------------------
@@ -158,6 +209,8 @@ def broken_functions(
     closure_tables: Mapping[int, TableName],
     closure_columns: Mapping[TableName, Set[str]],
     dropped_views: Mapping[int, TableName] | None = None,
+    *,
+    bodies: Set[int] | None = None,
 ) -> list[FunctionSuspect]:
     """Functions that keep existing after the conversion and fail, or misbehave, when called.
 
@@ -169,12 +222,16 @@ def broken_functions(
       (d) its signature uses the row type of a view the plan drops (dropped_views): PostgreSQL
           refuses DROP VIEW while the function exists, so this one is a blocker.
     closure_tables: {table oid: (schema, name)}; closure_columns: {(schema, table): {column}}.
+    bodies: the oids of the functions whose bodies are read (FunctionIndex knows the others
+    cannot use a closure column); None: every body.
     """
     views = dropped_views or {}
     index = ClosureNames(closure_tables, closure_columns)
     suspects = []
     for function in functions:
-        suspect = _judge(function, closure_tables, closure_columns, views, index)
+        read = bodies is None or function.oid in bodies
+        facts = analyse_body(function, index) if read else BodyFacts()
+        suspect = _judge(function, facts, closure_tables, closure_columns, views)
         if suspect is not None:
             suspects.append(suspect)
     return sorted(suspects, key=lambda s: (s.severity != BLOCKER, s.signature))
@@ -182,15 +239,14 @@ def broken_functions(
 
 def _judge(
     function: Function,
+    facts: BodyFacts,
     closure_tables: Mapping[int, TableName],
     closure_columns: Mapping[TableName, Set[str]],
     views: Mapping[int, TableName],
-    index: ClosureNames,
 ) -> FunctionSuspect | None:
     rules: list[str] = []
     reasons: list[str] = []
     severity = WARNING
-    facts = analyse_body(function, index)
 
     # (d) and (a): the signature itself.
     for role, typ, many in _signature_types(function):

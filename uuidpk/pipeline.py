@@ -122,6 +122,9 @@ class Conversion:
 
     analysis: Analysis
     plan: Plan
+    # The privilege and lock checks covered a fingerprint (its reads of every sequence-fed
+    # column, its schema): what apply and the psql script do.
+    fingerprint: bool = False
 
     @property
     def graph(self) -> Graph:
@@ -299,11 +302,14 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
 
 
 def inspect(
-    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    more: Callable[[Analysis, Options], list[Problem]] | None = None,
 ) -> dict[str, Any]:
     """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added). Also
     what stands in the way of running the plan here: the options given (against the root
-    tables), the current role's privileges and the server's lock table."""
+    tables), the current role's privileges and the server's lock table; and more's problems."""
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     options = _server_options(analysis, options)
@@ -313,9 +319,8 @@ def inspect(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
     # As apply would run it: apply also writes its fingerprint into the tool's schema.
-    found += preflight_problems(
-        conn, planned, _user(analysis), fingerprint=True, schemas=analysis.catalog.schema_oids
-    )
+    found += _preflight(conn, Conversion(analysis, planned, fingerprint=True))
+    found += more(analysis, options) if more is not None else []
     document["problems"] = [_problem_json(p) for p in found]
     document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document
@@ -343,10 +348,16 @@ def _problem_json(problem: Problem) -> dict[str, str]:
 
 # -- planning and rendering ---------------------------------------------------------------------
 def plan(
-    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    *,
+    fingerprint: bool = True,
 ) -> Conversion:
     """The offline plan for a selection. Refused when anything blocks it (nothing changed),
-    and while an online conversion is under way (its shadows and triggers are in the tables)."""
+    and while an online conversion is under way (its shadows and triggers are in the tables).
+    fingerprint: the plan runs with one, as apply and the psql script do (not a Django
+    migration, not online mode), so the role must be able to take it; checked here once."""
     running = journal.current(conn)
     if running is not None:
         keys = ", ".join(running.options.get("keys", []))
@@ -362,10 +373,25 @@ def plan(
         analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
     )
     # Privileges and the lock table, read from the server: only for a plan that would run.
-    found = preflight_problems(conn, planned, _user(analysis), schemas=analysis.catalog.schema_oids)
-    planned = replace(planned, problems=planned.problems + tuple(found))
+    # Without the tool's schema there is no fingerprint: the script leaves it out, apply refuses.
+    fingerprint = fingerprint and analysis.catalog.tool_schema is not ToolSchema.FOREIGN
+    conversion = Conversion(analysis, planned, fingerprint)
+    planned = replace(planned, problems=planned.problems + _preflight(conn, conversion))
     require_runnable(planned)
-    return Conversion(analysis, planned)
+    return replace(conversion, plan=planned)
+
+
+def _preflight(conn: psycopg.Connection, conversion: Conversion) -> tuple[Problem, ...]:
+    catalog = conversion.analysis.catalog
+    return tuple(
+        preflight_problems(
+            conn,
+            conversion.plan,
+            catalog.server.current_user,
+            fingerprint=conversion.fingerprint,
+            schemas=catalog.schema_oids,
+        )
+    )
 
 
 def _server_options(analysis: Analysis, options: Options | None) -> Options:
@@ -376,10 +402,6 @@ def _server_options(analysis: Analysis, options: Options | None) -> Options:
         utf8=server.encoding == "UTF8",
         generic=analysis.generic,
     )
-
-
-def _user(analysis: Analysis) -> str:
-    return analysis.catalog.server.current_user
 
 
 def render_script(conn: psycopg.Connection | None, conversion: Conversion) -> str:
@@ -485,15 +507,9 @@ def apply(
     if conversion.is_empty:
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
-    user = _user(conversion.analysis)
-    missing = preflight_problems(
-        conn,
-        conversion.plan,
-        user,
-        fingerprint=True,
-        schemas=conversion.analysis.catalog.schema_oids,
-    )
-    require_runnable(replace(conversion.plan, problems=tuple(missing)))
+    if not conversion.fingerprint:  # planned for something else: check what apply does
+        missing = _preflight(conn, replace(conversion, fingerprint=True))
+        require_runnable(replace(conversion.plan, problems=missing))
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)
 

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import templates
+from .catalog import sequence_columns_sql
 from .model import TOOL_SCHEMA, QualifiedName
 from .ops import (
     AddForeignKey,
@@ -89,9 +90,15 @@ def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
     return needs
 
 
-def _rows(conn: psycopg.Connection, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(
+    conn: psycopg.Connection, name: str, params: dict[str, Any], schemas: str
+) -> list[dict[str, Any]]:
+    """A check's rows; its {sequence_columns}: those of the schemas in params[schemas]."""
+    query = templates.statement(f"catalog/{name}").format(
+        sequence_columns=sequence_columns_sql(schemas)
+    )
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(templates.load(f"catalog/{name}").encode(), params)
+        cur.execute(query, params)
         return cur.fetchall()
 
 
@@ -118,6 +125,7 @@ def privilege_problems(
             "fingerprint": needs.fingerprint,
             "schemas": list(user_schemas),
         },
+        "schemas",
     )
     problems = []
     seen: set[tuple[str, str, str, str | None]] = set()
@@ -187,7 +195,9 @@ class LockEstimate:
     backends: int  # max_connections + max_prepared_transactions
 
 
-def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
+def estimate_locks(
+    conn: psycopg.Connection, needs: Needs, user_schemas: Sequence[int] = ()
+) -> LockEstimate:
     relations = sorted(needs.owned | needs.replaced)
     schemas, names = _names(relations)
     (row,) = _rows(
@@ -198,7 +208,9 @@ def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
             "names": names,
             "rewritten": [r in needs.replaced for r in relations],
             "fingerprint": needs.fingerprint,
+            "user_schemas": list(user_schemas),
         },
+        "user_schemas",
     )
     return LockEstimate(
         # The tool's own tables, the pg_temp functions' tables: a few dozen more.
@@ -209,9 +221,11 @@ def estimate_locks(conn: psycopg.Connection, needs: Needs) -> LockEstimate:
     )
 
 
-def lock_problems(conn: psycopg.Connection, needs: Needs) -> list[Problem]:
+def lock_problems(
+    conn: psycopg.Connection, needs: Needs, user_schemas: Sequence[int] = ()
+) -> list[Problem]:
     """A blocker when the plan would need more lock table entries than the server has."""
-    estimate = estimate_locks(conn, needs)
+    estimate = estimate_locks(conn, needs, user_schemas)
     if estimate.needed <= estimate.capacity:
         return []
     enough = -(-estimate.needed // estimate.backends)  # ceiling
@@ -243,4 +257,4 @@ def preflight_problems(
     if not plan.steps:
         return []
     needs = plan_needs(plan, fingerprint=fingerprint)
-    return privilege_problems(conn, needs, user, schemas) + lock_problems(conn, needs)
+    return privilege_problems(conn, needs, user, schemas) + lock_problems(conn, needs, schemas)

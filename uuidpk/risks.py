@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .dependents import affected_objects
-from .functions import Function, FunctionIndex, broken_functions, closure_scope
+from .functions import Function, FunctionIndex, closure_scope
 from .graph import Closure, Graph
 from .problems import Problem, Severity
 from .softrefs import ARRAY, COLUMN, JSON, SoftRef, ordering_hints, soft_reference_suspects
@@ -47,8 +47,7 @@ def problems_by_closure(
             r.view.oid: (r.view.schema, r.view.name)
             for r in affected_objects(graph, [closure]).views
         }
-        candidates = index.candidates(scope.tables, scope.columns, dropped)
-        for suspect in broken_functions(candidates, scope.tables, scope.columns, dropped):
+        for suspect in index.broken_functions(scope.tables, scope.columns, dropped):
             problems.append(
                 Problem(suspect.severity, "function", suspect.signature, suspect.reason)
             )

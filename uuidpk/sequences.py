@@ -11,6 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
+from .catalog import read_schema_oids, sequence_columns_sql
 from .errors import UuidpkError, primary_message
 from .model import QualifiedName
 from .naming import display_name, quote_if_needed
@@ -75,8 +76,9 @@ def read_sequence_positions(conn: psycopg.Connection) -> list[SequencePosition]:
     """Every sequence-fed integer column of the database, with where its sequence stands.
     One catalog query, then one small query per column (max() is an index probe where the
     column is indexed, as keys are)."""
+    schemas = {"schemas": read_schema_oids(conn)}
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_template("sequence_columns"))
+        cur.execute(sequence_columns_sql(), schemas)
         columns = cur.fetchall()
     positions = []
     for c in columns:

@@ -27,6 +27,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
+from .catalog import sequence_columns_sql
 from .errors import VerificationFailed
 from .model import QualifiedName
 
@@ -93,7 +94,7 @@ def record_problems_sql() -> list[sql.SQL | sql.Composed]:
     return [
         _template("sequence_state_function"),
         _template("record_problems").format(
-            columns=_template("sequence_columns"), run=current_run_sql()
+            columns=sequence_columns_sql(None), run=current_run_sql()
         ),
     ]
 

@@ -10,22 +10,11 @@
 -- they hold (netbox --all: 2892 estimated, 2720 held; saleor --all: 1012, 970).
 -- Parameters: schemas, names (text[], parallel: the relations the plan locks),
 --             rewritten (bool[], parallel: whether the plan rewrites or recreates it),
---             fingerprint (bool: apply records one)
+--             fingerprint (bool: apply records one), user_schemas (oid[]: the user's schemas,
+--             where the fingerprint reads sequence_columns.sql, included as {sequence_columns})
 -- Columns: needed, capacity, max_locks_per_transaction, max_connections,
 --          max_prepared_transactions
-WITH uses AS (
-    -- The fingerprint reads every sequence-fed column's sequence and max(): those sequences
-    -- and tables (with their indexes, which the planner opens) are locked too.
-    SELECT d.refobjid AS seq, ad.adrelid AS rel
-      FROM pg_depend d
-      JOIN pg_attrdef ad ON ad.oid = d.objid
-     WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
-    UNION
-    SELECT d.objid, d.refobjid
-      FROM pg_depend d
-     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-       AND d.deptype = 'i' AND d.refobjsubid > 0
-), named AS (
+WITH named AS (
     SELECT c.oid, bool_or(r.rewritten) AS rewritten
       FROM (SELECT * FROM unnest(%(schemas)s::text[], %(names)s::text[], %(rewritten)s::bool[])
                           AS r(schema, name, rewritten)) AS r
@@ -33,10 +22,11 @@ WITH uses AS (
       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.name
      GROUP BY c.oid
     UNION ALL
+    -- The fingerprint reads every sequence-fed column's sequence and max(): those sequences
+    -- and tables (with their indexes, which the planner opens) are locked too.
     SELECT x.oid, false
-      FROM uses u
-      JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
-      CROSS JOIN LATERAL (VALUES (u.seq), (u.rel)) AS x(oid)
+      FROM ({sequence_columns}) AS f
+     CROSS JOIN LATERAL (VALUES (f.sequence_oid::oid), (f.table_oid::oid)) AS x(oid)
      WHERE %(fingerprint)s
 ), tree AS (
     -- LOCK TABLE and ALTER TABLE on a partitioned table reach every partition, at any depth.

@@ -13,7 +13,8 @@
 -- Parameters: owned_schemas, owned_names (text[], parallel: relations it must own),
 --             view_schemas, view_owners (text[], parallel: each view it recreates, its schema and
 --             its owner), temp (bool), tool_schema (text, or NULL when the plan writes none),
---             fingerprint (bool: apply records one), schemas (oid[]: the user's schemas, schemas.sql)
+--             fingerprint (bool: apply records one), schemas (oid[]: the user's schemas, schemas.sql:
+--             where the fingerprint reads sequence_columns.sql, included as {sequence_columns})
 -- Columns: what (relation, schema, role, owner schema, database, sequence read, table read),
 --          name, missing (owner, CREATE,
 --          TEMPORARY, USAGE, membership), owner (the owning role: of a relation, of a view)
@@ -58,25 +59,10 @@ SELECT 'database', quote_ident(current_database()), 'CREATE', NULL
 UNION ALL
 SELECT DISTINCT CASE WHEN p.on_sequence THEN 'sequence read' ELSE 'table read' END,
        format('%%I.%%I', n.nspname, c.relname), 'SELECT', NULL
-  FROM (
-        -- serial and nextval() defaults: the default depends on the sequence
-        SELECT d.refobjid AS seq, ad.adrelid AS rel
-          FROM pg_depend d
-          JOIN pg_attrdef ad ON ad.oid = d.objid
-         WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
-        UNION
-        -- identity columns: the sequence depends on its column
-        SELECT d.objid, d.refobjid
-          FROM pg_depend d
-         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-           AND d.deptype = 'i' AND d.refobjsubid > 0
-       ) AS u
-  JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
-  JOIN pg_class t ON t.oid = u.rel AND t.relkind IN ('r', 'p')
-  JOIN pg_namespace tn ON tn.oid = t.relnamespace
-  CROSS JOIN LATERAL (VALUES (true, s.oid), (false, t.oid)) AS p(on_sequence, oid)
+  FROM ({sequence_columns}) AS f
+  CROSS JOIN LATERAL (VALUES (true, f.sequence_oid::oid), (false, f.table_oid::oid))
+       AS p(on_sequence, oid)
   JOIN pg_class c ON c.oid = p.oid
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE %(fingerprint)s
-   AND tn.oid = ANY(%(schemas)s::oid[])
    AND NOT has_table_privilege(p.oid, 'SELECT')

@@ -1,9 +1,12 @@
--- Every integer column fed by a sequence, across the user's schemas: defaults that call
--- nextval() (serial, Django's AutoField) and identity columns. A partition is left out when its
--- parent's column draws from the same sequence: the parent's maximum covers its rows.
--- Parameters: none.
--- Columns: sequence_oid, sequence_schema, sequence_name, increment, table_schema, table_name,
---          column_name
+-- Every integer column fed by a sequence, in the user's schemas: defaults that call nextval()
+-- (serial, Django's AutoField) and identity columns. A partition is left out when its parent's
+-- column draws from the same sequence: the parent's maximum covers its rows. The one definition
+-- of what the fingerprint reads (verify/record_problems.sql, `uuidpk sequences`), and so of
+-- the privileges (missing_privileges.sql) and locks (lock_estimate.sql) that reading needs.
+-- Parameters: {schemas} (oid[]: the user's schemas: Catalog.schema_oids as a bound parameter,
+--             or in a psql script ARRAY(schema_oids.sql))
+-- Columns: sequence_oid, sequence_schema, sequence_name, increment, table_oid, table_schema,
+--          table_name, column_name
 WITH uses AS (
     SELECT d.refobjid AS seq, ad.adrelid AS rel, ad.adnum AS attnum
       FROM pg_depend d
@@ -21,6 +24,7 @@ SELECT s.oid::int8                                      AS sequence_oid,
        sn.nspname::text                                 AS sequence_schema,
        s.relname::text                                  AS sequence_name,
        sq.seqincrement::int8                            AS increment,
+       c.oid::int8                                      AS table_oid,
        n.nspname::text                                  AS table_schema,
        c.relname::text                                  AS table_name,
        a.attname::text                                  AS column_name
@@ -32,8 +36,7 @@ SELECT s.oid::int8                                      AS sequence_oid,
   JOIN pg_namespace n  ON n.oid = c.relnamespace
   JOIN pg_attribute a  ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.attisdropped
  WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-   AND n.nspname NOT IN ('information_schema', 'uuidpk')
-   AND n.nspname NOT LIKE 'pg\_%'
+   AND n.oid = ANY({schemas})
    AND NOT (c.relispartition AND EXISTS (
             SELECT 1
               FROM pg_inherits i
