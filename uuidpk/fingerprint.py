@@ -438,6 +438,7 @@ class Run:
     status: str
     schema_after: tuple[dict[str, str], ...] | None = None  # None: not recorded
     problems_before: tuple[dict[str, Any], ...] = ()
+    online: dict[str, Any] | None = None  # taken by an online migration (online_fingerprint.py)
 
 
 def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, Statement]]:
@@ -510,6 +511,7 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> Run:
         stored.status,
         None if stored.schema_after is None else tuple(stored.schema_after),
         tuple(stored.problems_before or ()),
+        stored.online,
     )
 
 

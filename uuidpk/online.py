@@ -23,6 +23,7 @@ from . import journal, templates
 from .advisory import migration_lock
 from .errors import BadKey, MigrationFailed, Refused
 from .journal import Migration
+from .online_fingerprint import OnlineFingerprint
 from .ops import Phase
 from .planning.online import Kind, OnlinePlan, OnlineStep
 from .planning.shadows import IndexShape
@@ -59,6 +60,9 @@ class Settings:
     lock_timeout_max: float = 0.2  # escalation stops here: a waiting lock blocks readers
     cutover_timeout: float = 60.0  # give up taking one step's locks after this many seconds
     progress: Progress | None = None
+    # Called once every step is done, before the journal says so (again by a resumed run that
+    # stopped in between): the fingerprint's close (online_fingerprint.close).
+    finish: Callable[[psycopg.Connection, int], None] | None = None
 
 
 @dataclass
@@ -129,6 +133,8 @@ def _run(conn: psycopg.Connection, migration: Migration, settings: Settings) -> 
             settings,
             Event("done", step.id, f"{step.id} done in {seconds:.2f} s{extra}", seconds=seconds),
         )
+    if settings.finish is not None:
+        settings.finish(conn, migration.id)
     with conn.transaction():
         journal.finish(conn, migration.id, journal.DONE)
     outcome.finished = True
@@ -373,14 +379,18 @@ def _index(conn: psycopg.Connection, step: OnlineStep) -> None:
 def _prove(conn: psycopg.Connection, step: OnlineStep) -> None:
     """Every shadow equals the derivation of its old value, in one snapshot that blocks no
     writer (ACCESS SHARE only). With the twin foreign keys validated, the relations the new
-    columns describe are those of the old ones."""
+    columns describe are those of the old ones. A proof that holds records, in the same
+    snapshot, the fingerprint `verify` compares with (step.record, online_fingerprint.py)."""
     bad = []
+    snapshot = "fingerprint_snapshot" if step.record else "proof_snapshot"
     with conn.transaction():
-        conn.execute(templates.statement("online/proof_snapshot.sql"))
+        conn.execute(templates.statement(f"online/{snapshot}.sql"))
         for label, statement in zip(step.labels, step.statements, strict=True):
             row = conn.execute(_text(statement)).fetchone()
             if row and row[0]:
                 bad.append(f"{label} ({row[0]} rows)")
+        for statement in step.record if not bad else ():
+            conn.execute(_text(statement))
     if bad:
         raise MigrationFailed(
             "the shadow columns do not match the old ones in " + ", ".join(bad) + "; nothing "
@@ -408,6 +418,7 @@ class Status:
     steps_total: int
     backfills: tuple[TableProgress, ...]
     options: dict[str, object]
+    fingerprint: OnlineFingerprint | None = None  # recorded at the proof
 
 
 def status(conn: psycopg.Connection) -> Status | None:

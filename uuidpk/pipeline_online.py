@@ -8,8 +8,10 @@ from dataclasses import replace
 
 import psycopg
 
+from . import online_fingerprint
 from .catalog import require_tool_schema
-from .errors import Refused
+from .errors import MigrationFailed, Refused
+from .fingerprint import fingerprint_spec
 from .formats.online_script import render_online_script as online_script
 from .graph import Node
 from .online import Outcome as OnlineOutcome
@@ -21,9 +23,9 @@ from .online import may_set_replica, read_column_grants, read_index_shapes, read
 from .online import status as read_online_status
 from .ops import Options, Phase
 from .pipeline import Selection, plan
-from .planning.online import OnlinePlan
+from .planning.online import Kind, OnlinePlan
 from .planning.online import plan_online as online_order
-from .planning.shadows import ColumnGrant, Extra
+from .planning.shadows import ColumnGrant, Extra, layout_for
 
 
 # -- online ---------------------------------------------------------------------------------------
@@ -78,7 +80,22 @@ def plan_online(
             ColumnGrant(grantee, privilege, grantable)
         )
     extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
-    return online_order(conversion.graph, conversion.plan, options, extra)
+    online_plan = online_order(conversion.graph, conversion.plan, options, extra)
+    # The fingerprint verify compares with, recorded by the proof in its snapshot
+    # (online_fingerprint.py): the offline spec, converted columns read from their shadows.
+    closures = list(conversion.plan.closures)
+    layout = layout_for(conversion.graph, closures, options, extra)
+    spec = fingerprint_spec(conversion.graph, closures, conversion.plan.text_columns)
+    shadows = {
+        layout.qname(t): {p.column.name: p.shadow for p in layout.columns[t]} for t in layout.tables
+    }
+    record = tuple(
+        online_fingerprint.proof_sql(spec, online_fingerprint.shadow_columns(spec, shadows))
+    )
+    steps = tuple(
+        replace(s, record=record) if s.kind is Kind.PROOF else s for s in online_plan.steps
+    )
+    return replace(online_plan, steps=steps)
 
 
 def apply_online(
@@ -94,7 +111,7 @@ def apply_online(
     writing; the keys change type at the cutover. A second run while one is going: Busy."""
     selection.require()
     options = options or Options()
-    settings = replace(settings or OnlineSettings(), key=options.key)
+    settings = replace(settings or OnlineSettings(), key=options.key, finish=_close_fingerprint)
     asked = {
         "tables": list(selection.tables),
         "all": selection.all_tables,
@@ -108,9 +125,24 @@ def apply_online(
     )
 
 
+def _close_fingerprint(conn: psycopg.Connection, migration: int) -> None:
+    try:
+        online_fingerprint.close(conn, migration)
+    except psycopg.Error as exc:
+        cause = (getattr(exc.diag, "message_primary", None) or str(exc)).strip()
+        raise MigrationFailed(
+            f"every step is done, but closing the fingerprint failed: {cause}; run the same "
+            "command again to close it"
+        ) from None
+
+
 def online_status(conn: psycopg.Connection) -> OnlineStatus | None:
-    """Where the latest online conversion stands (phase, per-table backfill), or None."""
-    return read_online_status(conn)
+    """Where the latest online conversion stands (phase, per-table backfill, the fingerprint
+    its proof recorded), or None."""
+    found = read_online_status(conn)
+    if found is None:
+        return None
+    return replace(found, fingerprint=online_fingerprint.read(conn, found.migration))
 
 
 def abort_online(conn: psycopg.Connection, settings: OnlineSettings | None = None) -> int:
