@@ -11,11 +11,13 @@ a child repointed to a twin parent or a parent's uuid changed with all its child
 from __future__ import annotations
 
 import json
+import time
 
 import pgutil
 import psycopg
 import pytest
 from checks import assert_clean_failure, assert_ok, connect, shop_copy, uuidpk
+from test_online import Writer
 from test_verify import INVOICE_FK, LINES_FK, failed, named, run_status
 from test_verify_damage import FK_SQL, PLAY_FK, TRACK_FK, TWINS, twin_ids
 
@@ -117,6 +119,34 @@ def test_writes_during_the_migration_are_named_not_failed(
         conn.execute("UPDATE order_orderline SET quantity = quantity + 1 WHERE sku = 'X'")
     lines = failed(uuidpk("verify", "--dsn", dsn))
     assert named(lines, "table public.order_orderline:"), lines
+
+
+def test_an_application_writing_through_the_proof_and_the_cutover_is_no_difference(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    # The proof measures in its own snapshot while the application writes: what it records
+    # is consistent, and the tables written after it are named, not failed.
+    dsn = shop_copy(pg, request)
+    writer = Writer(dsn)
+    writer.start()
+    try:
+        with connect(dsn) as conn:
+            settings = Settings(until=Phase.CUTOVER)
+            stopped = uuidpk_api.apply_online(
+                conn, Selection(("order_order",)), Options(), settings
+            )
+        assert stopped is not None and not stopped.finished
+        time.sleep(0.3)  # and on after the cutover, on the uuid keys
+    finally:
+        writer.stop.set()
+        writer.join()
+    assert writer.failures == [] and writer.lines, writer.failures
+    with connect(dsn) as conn:
+        finished = uuidpk_api.apply_online(conn, Selection(("order_order",)), Options())
+    assert finished is not None and finished.finished
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
+    assert "(public.order_order, public.order_orderline)" in outcome.err, outcome.describe()
 
 
 # -- the schema the migration left ----------------------------------------------------------------

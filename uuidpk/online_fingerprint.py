@@ -205,8 +205,9 @@ def verify_notes(run: Run) -> list[str]:
         ]
     return [
         f"online migration {found.migration}: {_some(tables, 'table')} and "
-        f"{_some(fks, 'foreign key')} written between the proof and the end "
-        "are compared with the rows the migration left, not with those before it; their "
+        f"{_some(fks, 'foreign key')} written between the proof and the end (by the "
+        "application, or the cutover: not told apart) are compared with the rows the "
+        "migration left, not with those before it; their "
         "conversion rests on the proof (every shadow = f(old value) in one snapshot), the fill "
         "triggers and the foreign keys validated before the cutover",
         f"online migration {found.migration}: the other "
