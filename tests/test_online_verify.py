@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pgutil
 import psycopg
@@ -85,7 +86,7 @@ def test_writes_during_the_migration_are_named_not_failed(
     # Between the cutover and the end the proof's fingerprint cannot be compared yet.
     outcome = uuidpk("verify", "--dsn", dsn)
     message = assert_clean_failure(outcome)
-    assert "online migration 1, which has not finished" in message, message
+    assert "of an online migration that has not finished" in message, message
     shown = assert_ok(uuidpk("status", "--dsn", dsn)).out
     assert "closed when the migration ends" in shown, shown
     with connect(dsn) as conn:
@@ -109,7 +110,7 @@ def test_writes_during_the_migration_are_named_not_failed(
         finished = uuidpk_api.apply_online(conn, selection, options, Settings())
     assert finished is not None and finished.finished
     outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
-    notes = [line for line in outcome.err_lines if "online migration 1:" in line]
+    notes = [line for line in outcome.err_lines if "online migration:" in line]
     assert len(notes) == 2, outcome.describe()
     assert "2 table(s) (public.order_order, public.order_orderline) and" in notes[0], notes
     assert LINES_FK in notes[0] and "compared with the rows the migration left" in notes[0]
@@ -246,3 +247,33 @@ def test_a_parent_uuid_changed_with_all_its_children_is_named(
     lines = failed(uuidpk("verify", "--dsn", online_twins))
     assert named(lines, "table public.playlist:"), lines
     assert named(lines, TRACK_FK) and named(lines, PLAY_FK), lines
+
+
+# -- generate --online --------------------------------------------------------------------------
+def test_a_generated_online_script_records_the_same_fingerprint(
+    dsn: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    conn.execute(TWINS)
+    text = assert_ok(uuidpk("generate", "--dsn", dsn, "--all", "--online")).out
+    head, body = text.split("\\set ON_ERROR_STOP on\n", 1)
+    before, after = body.split("-- ======== phase contract", 1)
+    assert "INSERT INTO uuidpk.fingerprint_run" in before, before
+    assert "uuidpk_after" in after, after
+    first, second = tmp_path / "first.sql", tmp_path / "second.sql"
+    first.write_text(head + "\\set ON_ERROR_STOP on\n" + before)
+    second.write_text(head + "\\set ON_ERROR_STOP on\n-- phase contract" + after)
+    pgutil.run_psql(dsn, first)
+    message = assert_clean_failure(uuidpk("verify", "--dsn", dsn))
+    assert "of an online migration that has not finished" in message, message
+    pgutil.run_psql(dsn, second)
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert "3 table(s), 2 foreign key(s)" in outcome.out, outcome.describe()
+    assert "no table or foreign key was written" in outcome.err, outcome.describe()
+    first_id, second_id = twin_ids(conn)
+    conn.execute(
+        "UPDATE track SET playlist_id = %s WHERE playlist_id = %s AND title = 'b'",
+        (second_id, first_id),
+    )
+    conn.execute("ALTER TABLE track ALTER COLUMN id DROP DEFAULT")
+    lines = failed(uuidpk("verify", "--dsn", dsn))
+    assert named(lines, TRACK_FK) and named(lines, "column public.track.id: default"), lines

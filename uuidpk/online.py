@@ -60,9 +60,6 @@ class Settings:
     lock_timeout_max: float = 0.2  # escalation stops here: a waiting lock blocks readers
     cutover_timeout: float = 60.0  # give up taking one step's locks after this many seconds
     progress: Progress | None = None
-    # Called once every step is done, before the journal says so (again by a resumed run that
-    # stopped in between): the fingerprint's close (online_fingerprint.close).
-    finish: Callable[[psycopg.Connection, int], None] | None = None
 
 
 @dataclass
@@ -133,8 +130,6 @@ def _run(conn: psycopg.Connection, migration: Migration, settings: Settings) -> 
             settings,
             Event("done", step.id, f"{step.id} done in {seconds:.2f} s{extra}", seconds=seconds),
         )
-    if settings.finish is not None:
-        settings.finish(conn, migration.id)
     with conn.transaction():
         journal.finish(conn, migration.id, journal.DONE)
     outcome.finished = True

@@ -11,17 +11,21 @@ was written in between. So:
    fingerprint is measured: same spec, same statements (fingerprint.fingerprint_sql), each
    converted column read from its shadow. By the proof, in that snapshot, that is f(old value),
    the value the column is about to become, without a second sha256 per row. The run is marked
-   as this migration's (online = {"migration", "state": "proved"}). A failed proof records
-   nothing. The snapshot blocks no writer: ACCESS SHARE only.
-2. At the end (after the contract phase, before the journal says done; a resumed run does it
-   if it was not done, and only once), in one snapshot, the same spec is measured as the columns
-   are now. A table or foreign key whose measure equals the proof's was not written between the
-   proof and the end: its rows and pairs after the conversion are those before it, proven as
-   offline. One whose measure differs was written meanwhile: by the application, or by the
-   cutover itself; nothing can tell those apart. Its values become the end's, and the run names
-   it (online.tables, online.foreign_keys). The schema the migration left (constraints with
-   actions and deferrability, indexes, defaults, NOT NULL) is recorded then too, as offline just
-   before commit. The run's online state becomes "finished".
+   online = {"state": "proved"}. A failed proof records nothing. The snapshot blocks no writer
+   (ACCESS SHARE only); it writes only uuidpk's own tables.
+2. At the end (a last step after the contract phase, journaled as any), in one snapshot, the
+   same spec is measured as the columns are now, and compared in SQL with the proof's values. A
+   table or foreign key whose measure equals the proof's was not written between the proof and
+   the end: its rows and pairs after the conversion are those before it, proven as offline. One
+   whose measure differs was written meanwhile: by the application, or by the cutover itself;
+   nothing can tell those apart. Its values become the end's, and the run names it
+   (online.tables, online.foreign_keys). The schema the migration left (constraints with
+   actions and deferrability, indexes, defaults, NOT NULL) is recorded then too, as offline
+   just before commit, and the state becomes "finished". Only a run still "proved" is closed,
+   so a resumed close changes nothing.
+Both are statements in the plan's steps (OnlineStep.record): `apply --online` runs them and
+`generate --online` prints them, as offline's fingerprint. A run names no journal entry (a
+script keeps none): a migration's run is the latest online one taken since it started.
 3. `verify` compares every table and foreign key with the run, as offline: the unchanged ones
    with their state before the conversion, the changed ones with the state the migration left,
    and says which are which. For a changed one, the conversion rests on the proof (every shadow
@@ -35,7 +39,6 @@ was written in between. So:
 Not chosen: measuring inside the cutover's transaction (a scan of every table under ACCESS
 EXCLUSIVE); measuring only at the end (nothing compared with the rows before the conversion);
 excusing every table with rows written after the migration (it would excuse damage as well).
-`generate --online` scripts record no fingerprint (their proof is READ ONLY).
 """
 
 from __future__ import annotations
@@ -48,20 +51,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import store, templates
+from . import store
 from .errors import VerificationFailed
 from .fingerprint import (
-    FK,
-    FK_NULLS,
-    FK_ORPHANS,
-    TABLE,
     Derived,
     FingerprintSpec,
     Run,
     fingerprint_sql,
-    measure,
+    measure_again_sql,
     pin_sql,
-    read_measures,
     read_run,
     unpin_sql,
 )
@@ -75,7 +73,6 @@ class OnlineFingerprint:
     """An online migration's fingerprint run, as `status` and `verify` tell it."""
 
     run: int
-    migration: int
     state: str  # proved: taken at the proof; finished: closed at the migration's end
     taken_at: dt.datetime
     status: str  # recorded, verified, failed (the last verify's outcome)
@@ -90,7 +87,6 @@ class OnlineFingerprint:
             return None
         return cls(
             run.id,
-            int(run.online.get("migration") or 0),
             str(run.online.get("state")),
             run.taken_at,
             run.status,
@@ -115,7 +111,6 @@ class OnlineFingerprint:
     def to_json(self) -> dict[str, Any]:
         return {
             "run": self.run,
-            "migration": self.migration,
             "state": self.state,
             "taken_at": self.taken_at.isoformat(),
             "status": self.status,
@@ -128,7 +123,7 @@ class OnlineFingerprint:
 def proof_sql(spec: FingerprintSpec, shadows: Derived) -> list[str]:
     """The statements that record the fingerprint in the proof's snapshot, after the proof:
     the offline ones (fingerprint_sql), converted columns read from their shadows, and the
-    mark naming the migration. As text, for the journal."""
+    online mark. As text, for the journal."""
     statements: list[str] = []
     for what, statement in fingerprint_sql(spec, shadows):
         statements.append(statement.as_string(None))
@@ -149,33 +144,14 @@ def shadow_columns(
 
 
 # -- 2. at the end ----------------------------------------------------------------------------
-def close(conn: psycopg.Connection, migration: int) -> OnlineFingerprint | None:
-    """At the migration's end, in one snapshot: measure again as the columns are now, keep
-    what was written since the proof, record the schema the migration left. Once: a closed
-    run is left as it is. None when the migration recorded no fingerprint (one started by a
-    uuidpk without it)."""
-    with conn.transaction():
-        conn.execute(templates.statement("online/fingerprint_snapshot.sql"))
-        run_id = store.online_run_id(conn, migration)
-        if run_id is None:
-            return None
-        run = read_run(conn, run_id)
-        if run.online is not None and run.online.get("state") == FINISHED:
-            return OnlineFingerprint.of(run)
-        before = read_measures(conn, run.id)
-        after = measure(conn, run.spec)
-        moved = sorted(k for k, m in after.items() if before.get(k) != m)
-        store.replace_values(
-            conn, run.id, [(k, o, after[(k, o)].row_count, after[(k, o)].hash) for k, o in moved]
-        )
-        conn.execute(pin_sql())
-        conn.execute(store.record_schema_sql(run.spec.relations, run.id))
-        conn.execute(unpin_sql())
-        tables = sorted({o for k, o in moved if k == TABLE})
-        foreign_keys = sorted({o for k, o in moved if k in (FK, FK_NULLS, FK_ORPHANS)})
-        state = {"state": FINISHED, "tables": tables, "foreign_keys": foreign_keys}
-        store.close_online(conn, run.id, state)
-        return OnlineFingerprint.of(read_run(conn, run.id))
+def close_sql(spec: FingerprintSpec) -> list[str]:
+    """The statements that close the fingerprint at the migration's end, in one snapshot:
+    every relation measured as it is now, each value that moved since the proof kept with the
+    tables and foreign keys it belongs to, and the schema the migration left. Once: they change
+    nothing when the latest online run is closed already. As text, for the journal."""
+    statements = [pin_sql(), *measure_again_sql(spec)]
+    statements += [store.close_online_sql(spec.relations), unpin_sql()]
+    return [s.as_string(None) for s in statements]
 
 
 def read(conn: psycopg.Connection, migration: int) -> OnlineFingerprint | None:
@@ -193,24 +169,24 @@ def verify_notes(run: Run) -> list[str]:
         return []
     if found.state != FINISHED:
         raise VerificationFailed(
-            f"fingerprint run {run.id} was taken at the proof of online migration "
-            f"{found.migration}, which has not finished: its end records the schema it leaves "
-            "and what was written during it; finish it (the same apply command), then verify"
+            f"fingerprint run {run.id} was taken at the proof of an online migration that has "
+            "not finished: its end records the schema it leaves and what was written during "
+            "it; finish it (the same apply command, or the rest of the script), then verify"
         )
     tables, fks = found.changed_tables, found.changed_foreign_keys
     if not tables and not fks:
         return [
-            f"online migration {found.migration}: no table or foreign key was written between "
-            "the proof and the end; every one is compared with its rows before the conversion"
+            "online migration: no table or foreign key was written between the proof and the "
+            "end; every one is compared with its rows before the conversion"
         ]
     return [
-        f"online migration {found.migration}: {_some(tables, 'table')} and "
+        f"online migration: {_some(tables, 'table')} and "
         f"{_some(fks, 'foreign key')} written between the proof and the end (by the "
         "application, or the cutover: not told apart) are compared with the rows the "
         "migration left, not with those before it; their "
         "conversion rests on the proof (every shadow = f(old value) in one snapshot), the fill "
         "triggers and the foreign keys validated before the cutover",
-        f"online migration {found.migration}: the other "
+        "online migration: the other "
         f"{found.tables - len(tables)} table(s) and {found.foreign_keys - len(fks)} foreign "
         "key(s) are compared with their rows before the conversion",
     ]

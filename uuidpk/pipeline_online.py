@@ -10,7 +10,7 @@ import psycopg
 
 from . import online_fingerprint
 from .catalog import require_tool_schema
-from .errors import MigrationFailed, Refused
+from .errors import Refused
 from .fingerprint import fingerprint_spec
 from .formats.online_script import render_online_script as online_script
 from .graph import Node
@@ -21,9 +21,9 @@ from .online import abort as abort_running
 from .online import apply_online as run_online
 from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
-from .ops import Options, Phase
+from .ops import LockLevel, Options, Phase
 from .pipeline import Selection, plan
-from .planning.online import Kind, OnlinePlan
+from .planning.online import Kind, OnlinePlan, OnlineStep
 from .planning.online import plan_online as online_order
 from .planning.shadows import ColumnGrant, Extra, layout_for
 
@@ -81,8 +81,11 @@ def plan_online(
         )
     extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
     online_plan = online_order(conversion.graph, conversion.plan, options, extra)
-    # The fingerprint verify compares with, recorded by the proof in its snapshot
-    # (online_fingerprint.py): the offline spec, converted columns read from their shadows.
+    if not online_plan.steps:
+        return online_plan
+    # The fingerprint verify compares with (online_fingerprint.py): recorded by the proof in its
+    # snapshot (the offline spec, converted columns read from their shadows), closed by a last
+    # step in another once the contract phase is done.
     closures = list(conversion.plan.closures)
     layout = layout_for(conversion.graph, closures, options, extra)
     spec = fingerprint_spec(conversion.graph, closures, conversion.plan.text_columns)
@@ -95,7 +98,15 @@ def plan_online(
     steps = tuple(
         replace(s, record=record) if s.kind is Kind.PROOF else s for s in online_plan.steps
     )
-    return replace(online_plan, steps=steps)
+    close = OnlineStep(
+        "fingerprint",
+        Phase.CONTRACT,
+        Kind.PROOF,
+        (),
+        lock=LockLevel.ACCESS_SHARE,
+        record=tuple(online_fingerprint.close_sql(spec)),
+    )
+    return replace(online_plan, steps=(*steps, close))
 
 
 def apply_online(
@@ -111,7 +122,7 @@ def apply_online(
     writing; the keys change type at the cutover. A second run while one is going: Busy."""
     selection.require()
     options = options or Options()
-    settings = replace(settings or OnlineSettings(), key=options.key, finish=_close_fingerprint)
+    settings = replace(settings or OnlineSettings(), key=options.key)
     asked = {
         "tables": list(selection.tables),
         "all": selection.all_tables,
@@ -123,17 +134,6 @@ def apply_online(
         settings,
         asked,
     )
-
-
-def _close_fingerprint(conn: psycopg.Connection, migration: int) -> None:
-    try:
-        online_fingerprint.close(conn, migration)
-    except psycopg.Error as exc:
-        cause = (getattr(exc.diag, "message_primary", None) or str(exc)).strip()
-        raise MigrationFailed(
-            f"every step is done, but closing the fingerprint failed: {cause}; run the same "
-            "command again to close it"
-        ) from None
 
 
 def online_status(conn: psycopg.Connection) -> OnlineStatus | None:

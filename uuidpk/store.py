@@ -105,11 +105,10 @@ def schema_objects_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
     return _template("schema_objects").format(tables=sql.Literal(json.dumps(items)))
 
 
-def record_schema_sql(tables: Sequence[QualifiedName], run: int | None = None) -> sql.Composed:
-    """Keep in the current run (or the one named) the schema on these tables as it is now."""
+def record_schema_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    """Keep in the current run the schema on these tables as it is now."""
     return _template("record_schema").format(
-        objects=schema_objects_sql(tables),
-        run=current_run_sql() if run is None else sql.Literal(run),
+        objects=schema_objects_sql(tables), run=current_run_sql()
     )
 
 
@@ -176,18 +175,7 @@ def online_run_id(conn: psycopg.Connection, migration: int) -> int | None:
     return None if row is None else int(row[0])
 
 
-def replace_values(conn: psycopg.Connection, run_id: int, values: Sequence[ValueRow]) -> None:
-    """Measured values of a run, measured again."""
-    with conn.cursor() as cur:
-        cur.executemany(
-            _template("replace_value"),
-            [
-                {"run_id": run_id, "kind": k, "object": o, "row_count": n, "hash": h}
-                for k, o, n, h in values
-            ],
-        )
-
-
-def close_online(conn: psycopg.Connection, run_id: int, state: dict[str, Any]) -> None:
-    """Merge state into the run's online state."""
-    conn.execute(_template("online_close"), {"run_id": run_id, "online": json.dumps(state)})
+def close_online_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    """Close the online run still open with the values in pg_temp.uuidpk_after and the
+    schema on these tables as it is now (online_close.sql)."""
+    return _template("online_close").format(objects=schema_objects_sql(tables))
