@@ -277,3 +277,22 @@ def test_a_generated_online_script_records_the_same_fingerprint(
     conn.execute("ALTER TABLE track ALTER COLUMN id DROP DEFAULT")
     lines = failed(uuidpk("verify", "--dsn", dsn))
     assert named(lines, TRACK_FK) and named(lines, "column public.track.id: default"), lines
+
+
+def test_a_repeated_close_changes_nothing(online_shop: str) -> None:
+    # A run killed after the close committed but before the journal said so closes again when
+    # it resumes: that must not take in what changed since (here, damage).
+    with connect(online_shop) as conn:
+        (record,) = conn.execute(  # type: ignore[misc]
+            "SELECT spec -> 'record' FROM uuidpk.online_step WHERE id = 'fingerprint'"
+        ).fetchone()
+        conn.execute(
+            "UPDATE order_orderline SET quantity = quantity + 1"
+            " WHERE ctid = (SELECT min(ctid) FROM order_orderline)"
+        )
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            for statement in record:
+                conn.execute(statement)
+    lines = failed(uuidpk("verify", "--dsn", online_shop))
+    assert named(lines, "table public.order_orderline:"), lines

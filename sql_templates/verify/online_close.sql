@@ -1,14 +1,17 @@
--- Close an online migration's fingerprint at its end, once (a run still "proved"; a resumed or
--- repeated close changes nothing): each value that moved since the proof (pg_temp.uuidpk_after,
--- measured in this snapshot) replaces the proof's, the tables and foreign keys they belong to
--- are named in online.tables and online.foreign_keys, and the schema the migration left is
--- recorded. Parameters: {objects} schema_objects.sql.
+-- Close an online migration's fingerprint at its end, once: the latest online run, when it is
+-- still "proved" (a resumed or repeated close changes nothing, and never reaches back to an
+-- older run). Each value that moved since the proof (pg_temp.uuidpk_after, measured in this
+-- snapshot) replaces the proof's, the tables and foreign keys they belong to are named in
+-- online.tables and online.foreign_keys, and the schema the migration left is recorded.
+-- Parameters: {objects} schema_objects.sql.
 WITH run AS (
-    SELECT r.id
-      FROM uuidpk.fingerprint_run AS r
-     WHERE r.online ->> 'state' = 'proved'
-     ORDER BY r.id DESC
-     LIMIT 1
+    SELECT l.id
+      FROM (SELECT r.id, r.online
+              FROM uuidpk.fingerprint_run AS r
+             WHERE r.online IS NOT NULL
+             ORDER BY r.id DESC
+             LIMIT 1) AS l
+     WHERE l.online ->> 'state' = 'proved'
 ), moved AS (
     UPDATE uuidpk.fingerprint AS f
        SET row_count = a.row_count, hash = a.hash
