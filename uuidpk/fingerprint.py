@@ -475,7 +475,7 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
 
 def measure_again_sql(spec: FingerprintSpec) -> list[Statement]:
     """Every relation of the spec measured as it is now into pg_temp.uuidpk_after: an online
-    migration's end (online_fingerprint.py). Under pinned settings (pin_sql)."""
+    migration's end (online_fingerprint.py). For the caller to run under pin_sql()."""
     statements: list[Statement] = [_template("after_table")]
     statements += [record_sql(r, {}, target="record_after") for r in _relations(spec)]
     return statements

@@ -23,9 +23,6 @@ was written in between. So:
    actions and deferrability, indexes, defaults, NOT NULL) is recorded then too, as offline
    just before commit, and the state becomes "finished". Only a run still "proved" is closed,
    so a resumed close changes nothing.
-Both are statements in the plan's steps (OnlineStep.record): `apply --online` runs them and
-`generate --online` prints them, as offline's fingerprint. A run names no journal entry (a
-script keeps none): a migration's run is the latest online one taken since it started.
 3. `verify` compares every table and foreign key with the run, as offline: the unchanged ones
    with their state before the conversion, the changed ones with the state the migration left,
    and says which are which. For a changed one, the conversion rests on the proof (every shadow
@@ -36,6 +33,10 @@ script keeps none): a migration's run is the latest online one taken since it st
    has not finished is refused in one line: neither the schema it leaves nor what changed during
    it is known yet.
 
+1 and 2 are statements in the plan's steps (OnlineStep.record): `apply --online` runs them and
+`generate --online` prints them, as offline's fingerprint. A run names no journal entry (a
+script keeps none): a migration's run is the latest online one taken since it started.
+
 Not chosen: measuring inside the cutover's transaction (a scan of every table under ACCESS
 EXCLUSIVE); measuring only at the end (nothing compared with the rows before the conversion);
 excusing every table with rows written after the migration (it would excuse damage as well).
@@ -45,7 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -64,8 +65,10 @@ from .fingerprint import (
     unpin_sql,
 )
 from .model import QualifiedName
+from .ops import LockLevel, Phase
+from .planning.online import Kind, OnlinePlan, OnlineStep
 
-PROVED, FINISHED = "proved", "finished"
+FINISHED = "finished"  # online_close.sql's; online_mark.sql's is "proved"
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,25 @@ class OnlineFingerprint:
             "changed_tables": list(self.changed_tables),
             "changed_foreign_keys": list(self.changed_foreign_keys),
         }
+
+
+def with_fingerprint(
+    plan: OnlinePlan, spec: FingerprintSpec, shadows: Mapping[QualifiedName, Mapping[str, str]]
+) -> OnlinePlan:
+    """The online plan with its fingerprint: recorded by the proof (proof_sql), closed by a
+    last step once the contract phase is done (close_sql). shadows: per table, each converted
+    column's shadow column."""
+    record = tuple(proof_sql(spec, shadow_columns(spec, shadows)))
+    steps = tuple(replace(s, record=record) if s.kind is Kind.PROOF else s for s in plan.steps)
+    close = OnlineStep(
+        "fingerprint",
+        Phase.CONTRACT,
+        Kind.PROOF,
+        (),
+        lock=LockLevel.ACCESS_SHARE,
+        record=tuple(close_sql(spec)),
+    )
+    return replace(plan, steps=(*steps, close))
 
 
 # -- 1. at the proof ------------------------------------------------------------------------------
@@ -193,7 +215,7 @@ def verify_notes(run: Run) -> list[str]:
 
 
 def _some(names: Sequence[str], word: str) -> str:
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     if not names:
         return f"no {word}"
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return f"{len(names)} {word}(s) ({shown})"

@@ -21,9 +21,9 @@ from .online import abort as abort_running
 from .online import apply_online as run_online
 from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
-from .ops import LockLevel, Options, Phase
+from .ops import Options, Phase
 from .pipeline import Selection, plan
-from .planning.online import Kind, OnlinePlan, OnlineStep
+from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
 from .planning.shadows import ColumnGrant, Extra, layout_for
 
@@ -92,21 +92,7 @@ def plan_online(
     shadows = {
         layout.qname(t): {p.column.name: p.shadow for p in layout.columns[t]} for t in layout.tables
     }
-    record = tuple(
-        online_fingerprint.proof_sql(spec, online_fingerprint.shadow_columns(spec, shadows))
-    )
-    steps = tuple(
-        replace(s, record=record) if s.kind is Kind.PROOF else s for s in online_plan.steps
-    )
-    close = OnlineStep(
-        "fingerprint",
-        Phase.CONTRACT,
-        Kind.PROOF,
-        (),
-        lock=LockLevel.ACCESS_SHARE,
-        record=tuple(online_fingerprint.close_sql(spec)),
-    )
-    return replace(online_plan, steps=(*steps, close))
+    return online_fingerprint.with_fingerprint(online_plan, spec, shadows)
 
 
 def apply_online(
