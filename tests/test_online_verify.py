@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pgutil
 import psycopg
@@ -148,6 +149,17 @@ def test_an_application_writing_through_the_proof_and_the_cutover_is_no_differen
     outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
     assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
     assert "(public.order_order, public.order_orderline)" in outcome.err, outcome.describe()
+
+
+@pytest.mark.parametrize("corpus", pgutil.CORPUS_NAMES)
+def test_verify_passes_after_online_all_on_every_corpus(
+    corpus_dsn_factory: Any, corpus: str
+) -> None:
+    dsn = corpus_dsn_factory(corpus)
+    apply_online(dsn, "--all", "--accept-risks")
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
+    assert "no table or foreign key was written" in outcome.err, outcome.describe()
 
 
 # -- the schema the migration left ----------------------------------------------------------------
