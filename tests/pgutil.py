@@ -42,6 +42,7 @@ SERVER_SETTINGS = {
     "full_page_writes": "off",
     "shared_buffers": "256MB",
     "max_connections": "50",
+    "max_prepared_transactions": "4",  # tests/test_inspect_online.py prepares one
     "log_min_messages": "warning",
     "log_min_error_statement": "panic",
 }

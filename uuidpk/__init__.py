@@ -17,6 +17,7 @@ The Python API (the command line is a thin layer over it):
 
         uuidpk.apply_online(conn, selection, uuidpk.Options(key=key),
                             uuidpk.OnlineSettings(until=uuidpk.Phase.PREPARE))
+        uuidpk.inspect_online(conn, selection)              # + what online mode refuses, risks
         uuidpk.online_status(conn)                          # phase, per-table backfill
         uuidpk.abort_online(conn)                           # before the cutover: undo it all
 """
@@ -29,6 +30,7 @@ from .errors import (
     ConnectionFailed,
     MigrationFailed,
     Refused,
+    RefusedAll,
     TableNotFound,
     UsageProblem,
     UuidpkError,
@@ -55,7 +57,13 @@ from .pipeline import (
     sequences,
     verify,
 )
-from .pipeline_online import abort_online, apply_online, online_status, plan_online
+from .pipeline_online import (
+    abort_online,
+    apply_online,
+    inspect_online,
+    online_status,
+    plan_online,
+)
 from .planning.online import OnlinePlan
 from .rehearsal import Rehearsal, rehearse
 
@@ -73,6 +81,7 @@ __all__ = [
     "Options",
     "Phase",
     "Refused",
+    "RefusedAll",
     "Rehearsal",
     "Selection",
     "SequenceReport",
@@ -88,6 +97,7 @@ __all__ = [
     "connect",
     "derive_uuid",
     "inspect",
+    "inspect_online",
     "online_status",
     "plan",
     "plan_online",

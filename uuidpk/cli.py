@@ -22,6 +22,7 @@ from .cli_options import (
     conversion_options,
     dsn_option,
     friendly_errors,
+    inspect_online_option,
     online_options,
     online_settings_from,
     options_from,
@@ -100,6 +101,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @conversion_options
 @text_keys_option
 @rehearse_option
+@inspect_online_option
 @friendly_errors
 def inspect(
     dsn: str | None,
@@ -110,6 +112,7 @@ def inspect(
     no_generic: bool,
     allow_text_keys: bool,
     rehearse: bool,
+    online: bool,
     **conversion: Any,
 ) -> None:
     """Show each key's closure, what PostgreSQL will refuse and what may break; with the
@@ -121,12 +124,14 @@ def inspect(
         uuidpk inspect --all --format json > closures.json
         uuidpk inspect -d shop --table order_order --format dot | dot -Tsvg > closure.svg
         uuidpk inspect -d shop --all --rehearse
+        uuidpk inspect -d shop --table order_order --online
     """
     selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
     options = options_from(**conversion)
     rehearsal = None
     with connect(dsn) as conn:
-        document = pipeline.inspect(conn, selection, options)
+        inspect_with = pipeline_online.inspect_online if online else pipeline.inspect
+        document = inspect_with(conn, selection, options)
         if rehearse:
             # Past the blockers: which of them PostgreSQL itself refuses, and what else.
             rehearsal = rehearse_plan(conn, selection, options, ignore_blockers=True)
@@ -320,7 +325,7 @@ def apply(
             raise click.UsageError(
                 "--online cannot be combined with --dry-run, --verify or --rehearse"
             )
-        settings = online_settings_from(until, batch_size, pause, max_rate, cutover_timeout)
+        settings = online_settings_from(until, batch_size, pause, max_rate, cutover_timeout, quiet)
         _apply_online(dsn, selection, options, settings, yes=yes, accept_risks=accept_risks)
         return
     if until or batch_size or max_rate:
@@ -386,7 +391,7 @@ def _apply_online(
         click.confirm("Convert online (or continue the conversion running)?", abort=True, err=True)
     with connect(dsn) as conn:
         outcome = pipeline_online.apply_online(
-            conn, selection, options, settings, accept_risks=accept_risks
+            conn, selection, options, settings, accept_risks=accept_risks, warn=say
         )
     if outcome is None:
         say("nothing to convert")

@@ -18,7 +18,7 @@ import psycopg
 from . import durations, pipeline
 from .connection import redact, with_parameters
 from .derive import read_key
-from .errors import UsageProblem, UuidpkError, primary_message
+from .errors import RefusedAll, UsageProblem, UuidpkError, primary_message
 from .online import Settings as OnlineSettings
 from .online_progress import OnlineProgress
 from .ops import Options, Phase
@@ -36,6 +36,10 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except UsageProblem as exc:
             raise click.UsageError(str(exc)) from None
+        except RefusedAll as exc:
+            for line in exc.lines[:-1]:
+                report("error", redact(line))
+            fail("error", redact(exc.lines[-1]))
         except UuidpkError as exc:
             fail("error", redact(str(exc)))
         except psycopg.Error as exc:
@@ -48,14 +52,19 @@ def friendly_errors(func: F) -> F:
 
 
 def fail(kind: str, message: str) -> NoReturn:
-    """One line on stderr and exit 1: a JSON object under --log-format json (automation reads
-    every line of stderr as JSON there), else text."""
+    """One line on stderr and exit 1."""
+    report(kind, message)
+    sys.exit(1)
+
+
+def report(kind: str, message: str) -> None:
+    """One line on stderr: a JSON object under --log-format json (automation reads every line
+    of stderr as JSON there), else text."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.params.get("log_format") == "json":
         click.echo(json.dumps({"event": "error", "kind": kind, "message": message}), err=True)
     else:
         click.echo(for_terminal(f"uuidpk: {kind}: {message}"), err=True)
-    sys.exit(1)
 
 
 def dsn_option(func: F) -> F:
@@ -279,6 +288,15 @@ def options_from(
     )
 
 
+def inspect_online_option(func: F) -> F:
+    return click.option(
+        "--online",
+        is_flag=True,
+        help="Also what apply --online would refuse or run into here and now (long "
+        "transactions, NOT VALID checks, publications, ...) and the disk and WAL it would take.",
+    )(func)
+
+
 def online_options(func: F) -> F:
     func = click.option(
         "--online",
@@ -326,13 +344,15 @@ def online_settings_from(
     pause: str,
     max_rate: float | None,
     cutover_timeout: str,
+    quiet: bool = False,
 ) -> OnlineSettings:
-    """The online executor's settings from apply's --online options; progress on stderr."""
+    """The online executor's settings from apply's --online options; progress on stderr, unless
+    quiet (errors and the final line stay)."""
     return OnlineSettings(
         until=Phase(until) if until else None,
         batch_size=batch_size,
         pause=durations.milliseconds(pause, "--pause") / 1000,
         max_rate=max_rate,
         cutover_timeout=durations.milliseconds(cutover_timeout, "--cutover-timeout") / 1000,
-        progress=OnlineProgress(sys.stderr.isatty()),
+        progress=None if quiet else OnlineProgress(sys.stderr.isatty()),
     )

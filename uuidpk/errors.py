@@ -21,6 +21,14 @@ class Refused(UuidpkError):
     """The conversion cannot be done as asked; nothing was changed."""
 
 
+class RefusedAll(Refused):
+    """Several reasons to refuse, all found before anything changed: one line each."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = tuple(lines)
+
+
 class MigrationFailed(UuidpkError):
     """The database raised an error while the plan ran; the transaction was rolled back."""
 

@@ -302,11 +302,14 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
 
 
 def inspect(
-    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    more: Callable[[Analysis, Options], list[Problem]] | None = None,
 ) -> dict[str, Any]:
     """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added). Also
     what stands in the way of running the plan here: the options given (against the root
-    tables), the current role's privileges and the server's lock table."""
+    tables), the current role's privileges and the server's lock table; and more's problems."""
     analysis = analyse(conn, selection)
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     options = _server_options(analysis, options)
@@ -317,6 +320,7 @@ def inspect(
     )
     # As apply would run it: apply also writes its fingerprint into the tool's schema.
     found += _preflight(conn, Conversion(analysis, planned, fingerprint=True))
+    found += more(analysis, options) if more is not None else []
     document["problems"] = [_problem_json(p) for p in found]
     document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
     return document

@@ -4,28 +4,30 @@ stands, abort one before its cutover. Nothing here prints, prompts or exits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import psycopg
 
 from . import online_fingerprint
 from .catalog import require_tool_schema
-from .errors import Refused
+from .errors import Refused, RefusedAll
 from .fingerprint import fingerprint_spec
 from .formats.online_script import render_online_script as online_script
-from .graph import Node
 from .online import Outcome as OnlineOutcome
 from .online import Settings as OnlineSettings
 from .online import Status as OnlineStatus
 from .online import abort as abort_running
 from .online import apply_online as run_online
-from .online import may_set_replica, read_column_grants, read_index_shapes, read_update_triggers
 from .online import status as read_online_status
+from .online_preflight import LONG_TRANSACTION, read_readiness
 from .ops import Options, Phase
-from .pipeline import Selection, plan
+from .pipeline import Analysis, Selection, inspect, plan
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
-from .planning.shadows import ColumnGrant, Extra, layout_for
+from .planning.shadows import layout_for
+from .problems import Problem, Severity
 
 
 # -- online ---------------------------------------------------------------------------------------
@@ -35,11 +37,14 @@ def plan_online(
     options: Options | None = None,
     *,
     accept_risks: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> OnlinePlan:
     """The online plan for a selection: what the offline plan refuses, it refuses too (and the
-    same risks must be accepted); what online mode cannot do yet, Refused with one line."""
+    same risks must be accepted); what online mode cannot do yet, and what would make it fail
+    (online_preflight.py), RefusedAll with one line each. warn: told the online warnings."""
     options = options or Options()
-    conversion = plan(conn, selection, options, fingerprint=False)  # online takes none
+    # Online takes a fingerprint too (online_fingerprint.py): the same privileges checked.
+    conversion = plan(conn, selection, options)
     if conversion.is_empty:
         return OnlinePlan(())
     if conversion.risks and not accept_risks:
@@ -55,39 +60,22 @@ def plan_online(
         utf8=catalog.server.encoding == "UTF8",
         generic=conversion.analysis.generic,
     )
-    shapes = read_index_shapes(conn, [i.oid for i in catalog.indexes])
-    tables = sorted({t for c in conversion.plan.closures for t in c.tables})
-    triggers = read_update_triggers(conn, tables)
-    for table_oid, found in triggers.items():
-        name = catalog.table(table_oid).qname
-        always = [t for t, enabled in found if enabled == "A"]
-        if always:
-            raise Refused(
-                f"trigger {always[0]} on {name} is ENABLE ALWAYS: the online backfill's UPDATEs "
-                "would fire it; use offline"
-            )
-    if triggers and not may_set_replica(conn):
-        table_oid, found = next(iter(triggers.items()))
-        raise Refused(
-            f"trigger {found[0][0]} on {catalog.table(table_oid).qname} would fire on every "
-            "backfilled row; the backfill skips such triggers with session_replication_role, "
-            "which needs a superuser or (PostgreSQL 15+) GRANT SET ON PARAMETER "
-            "session_replication_role"
-        )
-    grants: dict[Node, list[ColumnGrant]] = {}
-    for table_oid, attnum, grantee, privilege, grantable in read_column_grants(conn, tables):
-        grants.setdefault((table_oid, attnum), []).append(
-            ColumnGrant(grantee, privilege, grantable)
-        )
-    extra = Extra(shapes, frozenset(triggers), {n: tuple(g) for n, g in grants.items()})
-    online_plan = online_order(conversion.graph, conversion.plan, options, extra)
+    readiness = read_readiness(conn, conversion.graph, conversion.plan.closures)
+    if readiness.blocking:
+        # All of them, before the first change: the same list `inspect --online` shows.
+        raise RefusedAll([f"{p.what} {p.name}: {p.reason}" for p in readiness.blocking])
+    if warn is not None:
+        for p in readiness.problems:
+            if p.severity is Severity.WARNING:
+                warn(f"warning: {p.what} {p.name}: {p.reason}")
+    online_plan = online_order(conversion.graph, conversion.plan, options, readiness.extra)
     if not online_plan.steps:
         return online_plan
     # The fingerprint verify compares with (online_fingerprint.py): recorded by the proof in its
     # snapshot (the offline spec, converted columns read from their shadows), closed by a last
     # step in another once the contract phase is done.
     closures = list(conversion.plan.closures)
-    layout = layout_for(conversion.graph, closures, options, extra)
+    layout = layout_for(conversion.graph, closures, options, readiness.extra)
     spec = fingerprint_spec(conversion.graph, closures, conversion.plan.text_columns)
     shadows = {
         layout.qname(t): {p.column.name: p.shadow for p in layout.columns[t]} for t in layout.tables
@@ -102,10 +90,13 @@ def apply_online(
     settings: OnlineSettings | None = None,
     *,
     accept_risks: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> OnlineOutcome | None:
     """Start an online conversion, or continue the one running (the same selection), up to
     settings.until; None when there is nothing to convert. The application keeps reading and
-    writing; the keys change type at the cutover. A second run while one is going: Busy."""
+    writing; the keys change type at the cutover. A second run while one is going: Busy.
+    Before a new migration's first change, what online mode refuses: RefusedAll, one line each;
+    warn is told its warnings."""
     selection.require()
     options = options or Options()
     settings = replace(settings or OnlineSettings(), key=options.key)
@@ -116,7 +107,7 @@ def apply_online(
     }
     return run_online(
         conn,
-        lambda: plan_online(conn, selection, options, accept_risks=accept_risks),
+        lambda: plan_online(conn, selection, options, accept_risks=accept_risks, warn=warn),
         settings,
         asked,
     )
@@ -148,3 +139,28 @@ def render_online_script(
     options = options or Options()
     online_plan = plan_online(conn, selection, options, accept_risks=True)
     return online_script(online_plan, options.key, until)
+
+
+def inspect_online(
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options | None = None,
+    *,
+    transaction_age: float = LONG_TRANSACTION,
+) -> dict[str, Any]:
+    """`inspect --online`: inspect's document, with what online mode would refuse (blockers)
+    or run into (warnings) among its database-wide problems, and "online": the disk and WAL
+    estimate. Read-only, as inspect. transaction_age: seconds a transaction must have been open
+    to be named (CREATE INDEX CONCURRENTLY waits for it)."""
+    estimates = []
+
+    def online(analysis: Analysis, _options: Options) -> list[Problem]:
+        readiness = read_readiness(
+            conn, analysis.graph, analysis.closures, transaction_age=transaction_age
+        )
+        estimates.append(readiness.estimate)
+        return list(readiness.problems)
+
+    document = inspect(conn, selection, options, more=online)
+    document["online"] = {"estimate": estimates[0].to_json() if estimates else None}
+    return document

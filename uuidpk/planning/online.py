@@ -35,16 +35,19 @@ from ..errors import Refused
 from ..graph import Closure, Graph
 from ..model import QualifiedName
 from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
+from ..problems import Problem, Severity
 from ..render import check_sql
 from .check_twins import CheckTwin, check_twins, swap_statements
 from .common import key_roots, mapping_names, require_runnable
 from .cutover import cutover_statements
 from .shadows import (
     Extra,
+    IndexShape,
     Layout,
     derive_function_statements,
     function_names,
     ident,
+    index_refusal,
     layout_for,
     migrate_template,
     template,
@@ -126,7 +129,7 @@ def plan_online(
     keys = offline.keys
     if offline.is_empty:
         return OnlinePlan(())
-    _refuse_unsupported(graph, offline.closures, options)
+    _refuse_unsupported(graph, offline.closures, extra)
     layout = layout_for(graph, list(offline.closures), options, extra)
     checks = check_twins(layout, affected_objects(graph, list(offline.closures)).dropped_checks)
     steps = [
@@ -148,26 +151,58 @@ def plan_online(
     return OnlinePlan(tuple(steps), names, len(layout.nodes), asked)
 
 
-def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], options: Options) -> None:
+def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], extra: Extra) -> None:
+    found = unsupported(graph, closures, extra.shapes)
+    if found:
+        raise Refused(f"{found[0].what} {found[0].name}: {found[0].reason}")
+
+
+def unsupported(
+    graph: Graph, closures: Sequence[Closure], shapes: Mapping[int, IndexShape]
+) -> list[Problem]:
+    """Everything online mode cannot do for these closures (offline may still), all of them, each
+    a blocker: what `inspect --online` shows and `apply --online` refuses before any change."""
     catalog = graph.catalog
-    for closure in closures:
-        for node in closure.nodes:
-            table = catalog.table(node[0])
-            if table.is_partitioned or table.is_partition:
-                raise Refused(
+    nodes = {n for closure in closures for n in closure.nodes}
+    tables = sorted({n[0] for n in nodes}, key=lambda t: str(catalog.table(t).qname))
+    found = []
+    for table_oid in tables:
+        table = catalog.table(table_oid)
+        if table.is_partition and table.parent_oid in tables:
+            continue  # said once, for the partitioned table
+        if table.is_partitioned or table.is_partition:
+            found.append(
+                Problem(
+                    Severity.BLOCKER,
+                    "table",
+                    str(table.qname),
                     f"online mode does not convert partitioned tables yet ({table.qname}); "
-                    "use offline"
+                    "use offline",
                 )
-    affected = affected_objects(graph, list(closures))
-    if affected.generated:
-        dep = affected.generated[0]
+            )
+    for dep in affected_objects(graph, list(closures)).generated:
+        name = f"{catalog.table(dep.table_oid).qname}.{dep.name}"
         # Offline drops and re-adds them in its one rewrite; added beside the shadow, a
         # stored generated column would rewrite the table under ACCESS EXCLUSIVE.
-        raise Refused(
-            f"online mode cannot convert keys that generated columns use "
-            f"({catalog.table(dep.table_oid).qname}.{dep.name}): adding a stored generated "
-            "column rewrites the table under an exclusive lock; use offline"
+        found.append(
+            Problem(
+                Severity.BLOCKER,
+                "generated column",
+                name,
+                f"online mode cannot convert keys that generated columns use ({name}): adding a "
+                "stored generated column rewrites the table under an exclusive lock; use offline",
+            )
         )
+    for table_oid in tables:
+        attnums = {attnum for t, attnum in nodes if t == table_oid}
+        for index in sorted(catalog.indexes_of(table_oid), key=lambda i: i.name):
+            if not (set(index.used_columns) | set(index.key_columns)) & attnums:
+                continue
+            reason = index_refusal(graph, index, shapes.get(index.oid))
+            if reason is not None:
+                name = f"{catalog.table(table_oid).schema}.{index.name}"
+                found.append(Problem(Severity.BLOCKER, "index", name, reason))
+    return found
 
 
 # -- phases ----------------------------------------------------------------------

@@ -238,6 +238,21 @@ def rename_columns(expression: str, renames: Mapping[str, str]) -> str:
     return "".join(out)
 
 
+def index_refusal(graph: Graph, index: Index, shape: IndexShape | None) -> str | None:
+    """Why online mode cannot build a twin of this index over the shadows, or None."""
+    if shape is None:
+        return "online mode cannot rebuild it; use offline"
+    if shape.method not in ("btree", "hash"):
+        return f"online mode cannot rebuild it (a {shape.method} index); use offline"
+    constraint = next(
+        (c for c in graph.catalog.constraints_of(index.table_oid) if c.oid == index.constraint_oid),
+        None,
+    )
+    if constraint is not None and constraint.kind not in ("p", "u"):
+        return "online mode cannot rebuild it (an exclusion constraint); use offline"
+    return None
+
+
 def _index_twin(
     layout: Layout, index: Index, shapes: Mapping[int, IndexShape], taken: set[str]
 ) -> IndexTwin:
@@ -246,16 +261,13 @@ def _index_twin(
     where = f"index {table.schema}.{index.name}"
     renames = {p.column.name: p.shadow for p in layout.columns[index.table_oid]}
     shape = shapes.get(index.oid)
-    if shape is None:
-        raise Refused(f"online mode cannot rebuild {where}; use offline")
-    if shape.method not in ("btree", "hash"):
-        raise Refused(f"online mode cannot rebuild {where} (a {shape.method} index); use offline")
+    refusal = index_refusal(layout.graph, index, shape)
+    if refusal is not None or shape is None:
+        raise Refused(f"{where}: {refusal}")
     constraint = next(
         (c for c in catalog.constraints_of(index.table_oid) if c.oid == index.constraint_oid),
         None,
     )
-    if constraint is not None and constraint.kind not in ("p", "u"):
-        raise Refused(f"online mode cannot rebuild {where} (an exclusion constraint); use offline")
     keys: list[sql.Composable] = []
     for position, attnum in enumerate(shape.columns[: shape.key_count]):
         shadow = layout.shadow_of(index.table_oid, attnum)
