@@ -447,6 +447,7 @@ def status(dsn: str | None, fmt: str) -> None:
             "steps_done": found.steps_done,
             "steps_total": found.steps_total,
             "backfills": tables,
+            "fingerprint": found.fingerprint and found.fingerprint.to_json(),
         }
         click.echo(json.dumps(document, indent=2))
         return
@@ -466,6 +467,8 @@ def status(dsn: str | None, fmt: str) -> None:
                 f"in {t.batches} batch(es), {state}"
             )
         )
+    if found.fingerprint is not None:
+        click.echo(for_terminal(f"  {found.fingerprint.describe()}"))
 
 
 @main.command()

@@ -102,6 +102,7 @@ __all__ = [
     "fingerprint_spec",
     "fingerprint_sql",
     "measure",
+    "measure_again_sql",
     "measure_all",
     "measure_sql",
     "read_measures",
@@ -334,8 +335,10 @@ def record_sql(
     relation: _Relation,
     derived: Mapping[str, sql.Composable],
     kept: Mapping[KeptKey, str] | None = None,
+    target: str = "record_values",
 ) -> sql.Composed:
-    """Measure a relation and insert its values into the current run (record_values.sql)."""
+    """Measure a relation and insert its values into the current run (record_values.sql), or
+    as it is now into an online migration's end (record_after.sql)."""
     rows = sql.SQL(",\n       ").join(
         sql.SQL("({}, {}, m.{}, {})").format(
             sql.Literal(kind),
@@ -347,7 +350,7 @@ def record_sql(
         )
         for kind, obj, count, h in _kinds(relation)
     )
-    return _template("record_values").format(
+    return _template(target).format(
         run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
     )
 
@@ -438,6 +441,7 @@ class Run:
     status: str
     schema_after: tuple[dict[str, str], ...] | None = None  # None: not recorded
     problems_before: tuple[dict[str, Any], ...] = ()
+    online: dict[str, Any] | None = None  # taken by an online migration (online_fingerprint.py)
 
 
 def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, Statement]]:
@@ -466,6 +470,14 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
     ]
     statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql()]
     statements.append(("put settings back", unpin_sql()))
+    return statements
+
+
+def measure_again_sql(spec: FingerprintSpec) -> list[Statement]:
+    """Every relation of the spec measured as it is now into pg_temp.uuidpk_after: an online
+    migration's end (online_fingerprint.py). For the caller to run under pin_sql()."""
+    statements: list[Statement] = [_template("after_table")]
+    statements += [record_sql(r, {}, target="record_after") for r in _relations(spec)]
     return statements
 
 
@@ -510,6 +522,7 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> Run:
         stored.status,
         None if stored.schema_after is None else tuple(stored.schema_after),
         tuple(stored.problems_before or ()),
+        stored.online,
     )
 
 

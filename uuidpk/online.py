@@ -23,6 +23,7 @@ from . import journal, templates
 from .advisory import migration_lock
 from .errors import BadKey, MigrationFailed, Refused
 from .journal import Migration
+from .online_fingerprint import OnlineFingerprint
 from .ops import Phase
 from .planning.online import Kind, OnlinePlan, OnlineStep
 from .planning.shadows import IndexShape
@@ -373,14 +374,18 @@ def _index(conn: psycopg.Connection, step: OnlineStep) -> None:
 def _prove(conn: psycopg.Connection, step: OnlineStep) -> None:
     """Every shadow equals the derivation of its old value, in one snapshot that blocks no
     writer (ACCESS SHARE only). With the twin foreign keys validated, the relations the new
-    columns describe are those of the old ones."""
+    columns describe are those of the old ones. A proof that holds records, in the same
+    snapshot, the fingerprint `verify` compares with (step.record, online_fingerprint.py)."""
     bad = []
+    snapshot = "fingerprint_snapshot" if step.record else "proof_snapshot"
     with conn.transaction():
-        conn.execute(templates.statement("online/proof_snapshot.sql"))
+        conn.execute(templates.statement(f"online/{snapshot}.sql"))
         for label, statement in zip(step.labels, step.statements, strict=True):
             row = conn.execute(_text(statement)).fetchone()
             if row and row[0]:
                 bad.append(f"{label} ({row[0]} rows)")
+        for statement in step.record if not bad else ():
+            conn.execute(_text(statement))
     if bad:
         raise MigrationFailed(
             "the shadow columns do not match the old ones in " + ", ".join(bad) + "; nothing "
@@ -408,6 +413,7 @@ class Status:
     steps_total: int
     backfills: tuple[TableProgress, ...]
     options: dict[str, object]
+    fingerprint: OnlineFingerprint | None = None  # recorded at the proof
 
 
 def status(conn: psycopg.Connection) -> Status | None:

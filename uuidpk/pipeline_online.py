@@ -10,8 +10,10 @@ from typing import Any
 
 import psycopg
 
+from . import online_fingerprint
 from .catalog import require_tool_schema
 from .errors import Refused, RefusedAll
+from .fingerprint import fingerprint_spec
 from .formats.online_script import render_online_script as online_script
 from .online import Outcome as OnlineOutcome
 from .online import Settings as OnlineSettings
@@ -24,6 +26,7 @@ from .ops import Options, Phase
 from .pipeline import Analysis, Selection, inspect, plan
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
+from .planning.shadows import layout_for
 from .problems import Problem, Severity
 
 
@@ -40,7 +43,8 @@ def plan_online(
     same risks must be accepted); what online mode cannot do yet, and what would make it fail
     (online_preflight.py), RefusedAll with one line each. warn: told the online warnings."""
     options = options or Options()
-    conversion = plan(conn, selection, options, fingerprint=False)  # online takes none
+    # Online takes a fingerprint too (online_fingerprint.py): the same privileges checked.
+    conversion = plan(conn, selection, options)
     if conversion.is_empty:
         return OnlinePlan(())
     if conversion.risks and not accept_risks:
@@ -64,7 +68,19 @@ def plan_online(
         for p in readiness.problems:
             if p.severity is Severity.WARNING:
                 warn(f"warning: {p.what} {p.name}: {p.reason}")
-    return online_order(conversion.graph, conversion.plan, options, readiness.extra)
+    online_plan = online_order(conversion.graph, conversion.plan, options, readiness.extra)
+    if not online_plan.steps:
+        return online_plan
+    # The fingerprint verify compares with (online_fingerprint.py): recorded by the proof in its
+    # snapshot (the offline spec, converted columns read from their shadows), closed by a last
+    # step in another once the contract phase is done.
+    closures = list(conversion.plan.closures)
+    layout = layout_for(conversion.graph, closures, options, readiness.extra)
+    spec = fingerprint_spec(conversion.graph, closures, conversion.plan.text_columns)
+    shadows = {
+        layout.qname(t): {p.column.name: p.shadow for p in layout.columns[t]} for t in layout.tables
+    }
+    return online_fingerprint.with_fingerprint(online_plan, spec, shadows)
 
 
 def apply_online(
@@ -98,8 +114,12 @@ def apply_online(
 
 
 def online_status(conn: psycopg.Connection) -> OnlineStatus | None:
-    """Where the latest online conversion stands (phase, per-table backfill), or None."""
-    return read_online_status(conn)
+    """Where the latest online conversion stands (phase, per-table backfill, the fingerprint
+    its proof recorded), or None."""
+    found = read_online_status(conn)
+    if found is None:
+        return None
+    return replace(found, fingerprint=online_fingerprint.read(conn, found.migration))
 
 
 def abort_online(conn: psycopg.Connection, settings: OnlineSettings | None = None) -> int:

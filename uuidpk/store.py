@@ -3,7 +3,7 @@ kept there (fingerprint runs and their measured values). The one place that know
 uuidpk's tables; the online journal's rows are read and written by journal.py.
 
     uuidpk.fingerprint_run (id, taken_at, spec jsonb, status recorded|verified|failed,
-                            schema_after jsonb, problems_before jsonb)
+                            schema_after jsonb, problems_before jsonb, online jsonb)
     uuidpk.fingerprint (run_id, kind table|fk|fk_nulls|fk_orphans, object, row_count, hash)
     uuidpk.online_migration (id, started_at, finished_at, state running|done|aborted, options)
     uuidpk.online_step (migration_id, position, id, phase, spec jsonb, done_at, seconds)
@@ -47,6 +47,7 @@ class StoredRun:
     status: str  # recorded, verified, failed
     schema_after: list[dict[str, str]] | None  # schema_objects.sql's rows; None: not recorded
     problems_before: list[dict[str, Any]] | None
+    online: dict[str, Any] | None = None  # an online migration's run (online_fingerprint.py)
 
 
 def create_schema(conn: psycopg.Connection) -> None:
@@ -141,6 +142,7 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:
         row["status"],
         _json(row["schema_after"]),
         _json(row["problems_before"]),
+        _json(row["online"]),
     )
 
 
@@ -156,3 +158,24 @@ def read_values(conn: psycopg.Connection, run_id: int) -> list[ValueRow]:
 def mark_run(conn: psycopg.Connection, run_id: int, status: str) -> None:
     """Record what a verify found: verified or failed."""
     conn.execute(_template("mark_run"), {"run_id": run_id, "status": status})
+
+
+# -- an online migration's run (online_fingerprint.py) ------------------------------------------
+def mark_online_sql() -> sql.Composed:
+    """Mark the current run as the fingerprint of the online migration running."""
+    return _template("online_mark").format(run=current_run_sql())
+
+
+def online_run_id(conn: psycopg.Connection, migration: int) -> int | None:
+    """The latest run this online migration took, if any."""
+    (present,) = conn.execute(_template("has_runs")).fetchone() or (False,)
+    if not present:
+        return None
+    row = conn.execute(_template("online_run"), {"migration": migration}).fetchone()
+    return None if row is None else int(row[0])
+
+
+def close_online_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    """Close the online run still open with the values in pg_temp.uuidpk_after and the
+    schema on these tables as it is now (online_close.sql)."""
+    return _template("online_close").format(objects=schema_objects_sql(tables))

@@ -1,6 +1,7 @@
 """Verification after the change: measure again with the recorded spec (fingerprint.py) and
 compare, then the checks a DBA would make (foreign keys as recorded, converted columns, sequences
-that lag behind their columns). `verify` exits non-zero on any difference and names it."""
+that lag behind their columns). `verify` exits non-zero on any difference and names it. After an
+online migration, what is compared with what is in online_fingerprint.py; verify says it."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from .fingerprint import (
 )
 from .model import QualifiedName
 from .naming import display_name, quote_if_needed
+from .online_fingerprint import verify_notes
 from .sequences import read_sequence_positions
 
 
@@ -91,6 +93,7 @@ class Verification:
                 {"what": d.what, "name": d.name, "detail": d.detail} for d in self.differences
             ],
             "notes": list(self.notes),
+            "online": self.run.online,
         }
 
 
@@ -350,6 +353,7 @@ def verify(
             # One snapshot for every measure, so the queries agree with each other.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         run = read_run(conn, run_id)
+        online = verify_notes(run)  # refuses a run whose online migration has not finished
         spec = run.spec
         before = read_measures(conn, run.id)
         after, unmeasurable = measure_all(conn, spec, tolerate=True, progress=progress)
@@ -357,6 +361,7 @@ def verify(
             Difference(u.what, u.object, f"cannot be measured: {u.reason}") for u in unmeasurable
         ]
         found, notes = compare(spec, before, after)
+        notes = online + notes
         differences += found
         differences += check_foreign_keys(conn, spec)
         differences += check_converted_columns(conn, spec)

@@ -2,4 +2,5 @@
 -- Parameters: none.
 ALTER TABLE uuidpk.fingerprint_run
     ADD COLUMN IF NOT EXISTS schema_after jsonb,
-    ADD COLUMN IF NOT EXISTS problems_before jsonb
+    ADD COLUMN IF NOT EXISTS problems_before jsonb,
+    ADD COLUMN IF NOT EXISTS online jsonb

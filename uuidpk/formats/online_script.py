@@ -282,12 +282,28 @@ def _proof(step: OnlineStep) -> list[str]:
         )
     body = "DECLARE\n    n bigint;\nBEGIN\n" + "".join(checks) + "END\n"
     tag = _dollar(body, "uuidpk")
-    return [
+    if not checks:
+        # The fingerprint's close (online_fingerprint.py): in one snapshot, after the contract.
+        return [
+            "-- The fingerprint `uuidpk verify` compares with, closed in one snapshot: what",
+            "-- changed since the proof, and the schema the migration left.",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ;",
+            *(_terminated(s) for s in step.record),
+            "COMMIT;",
+        ]
+    lines = [
         "-- Every shadow is the derivation of its old value, in one snapshot that blocks no",
         "-- writer; a mismatch stops the script before the cutover.",
-        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;",
-        f"DO {tag}",
-        body.rstrip("\n"),
-        f"{tag};",
-        "COMMIT;",
     ]
+    if step.record:
+        lines += [
+            "-- Then, in the same snapshot, the fingerprint `uuidpk verify` compares with",
+            "-- (it writes only uuidpk's own tables).",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ;",
+        ]
+    else:
+        lines.append("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;")
+    lines += [f"DO {tag}", body.rstrip("\n"), f"{tag};"]
+    lines += [_terminated(s) for s in step.record]
+    lines.append("COMMIT;")
+    return lines

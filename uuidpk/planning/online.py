@@ -91,6 +91,7 @@ class OnlineStep:
     by_pages: bool = False  # BACKFILL: ctid page ranges (no single-column key)
     rows: int = 0  # BACKFILL: the table's estimated rows
     replica: bool = False  # BACKFILL: batches with session_replication_role = replica
+    record: tuple[str, ...] = ()  # PROOF: run after a proof that holds, in its snapshot
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +102,7 @@ class OnlineStep:
         values["phase"] = Phase(values["phase"])
         values["kind"] = Kind(values["kind"])
         values["lock"] = LockLevel(values["lock"]) if values.get("lock") else None
-        for name in ("statements", "undo", "labels"):
+        for name in ("statements", "undo", "labels", "record"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 

@@ -1,0 +1,310 @@
+"""`uuidpk verify` after an online migration (issue 10; design in uuidpk/online_fingerprint.py).
+
+The proof records the fingerprint in its snapshot; the migration's end closes it. verify passes
+on an undamaged database, names the tables the application wrote during the migration instead
+of failing on them, refuses a migration that has not finished, and catches each kind of damage
+test_verify_damage.py covers that an online run leaves detectable: the schema left (foreign
+keys, actions, DEFERRABLE, keys, indexes, defaults, NOT NULL) and, while no one else writes,
+a child repointed to a twin parent or a parent's uuid changed with all its children.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pgutil
+import psycopg
+import pytest
+from checks import assert_clean_failure, assert_ok, connect, shop_copy, uuidpk
+from test_online import Writer
+from test_verify import INVOICE_FK, LINES_FK, failed, named, run_status
+from test_verify_damage import FK_SQL, PLAY_FK, TRACK_FK, TWINS, twin_ids
+
+import uuidpk as uuidpk_api
+from uuidpk import Options, Selection
+from uuidpk.online import Settings
+from uuidpk.ops import Phase
+
+
+def apply_online(dsn: str, *args: str) -> None:
+    done = assert_ok(uuidpk("apply", "--dsn", dsn, "--online", "--yes", *args))
+    assert "done" in done.err, done.describe()
+
+
+@pytest.fixture
+def online_shop(pg: pgutil.PgCluster, request: pytest.FixtureRequest) -> str:
+    """The sample shop (200 orders), every key converted online; nobody else writes."""
+    dsn = shop_copy(pg, request)
+    apply_online(dsn, "--all")
+    return dsn
+
+
+@pytest.fixture
+def online_twins(dsn: str, conn: psycopg.Connection) -> str:
+    conn.execute(TWINS)
+    apply_online(dsn, "--all")
+    assert_ok(uuidpk("verify", "--dsn", dsn))
+    return dsn
+
+
+def test_verify_passes_after_an_online_run_and_says_what_it_compared(online_shop: str) -> None:
+    outcome = assert_ok(uuidpk("verify", "--dsn", online_shop))
+    assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
+    assert "table(s)" in outcome.out and "foreign key(s)" in outcome.out, outcome.describe()
+    assert (
+        "no table or foreign key was written between the proof and the end; every one is "
+        "compared with its rows before the conversion" in outcome.err
+    ), outcome.describe()
+    assert "the schema after the migration was not recorded" not in outcome.err
+    document = json.loads(assert_ok(uuidpk("verify", "--dsn", online_shop, "--format", "json")).out)
+    assert document["ok"] and document["online"]["state"] == "finished", document
+    with connect(online_shop) as conn:
+        assert run_status(conn) == "verified"
+
+
+def test_status_mentions_the_recorded_fingerprint(online_shop: str) -> None:
+    shown = assert_ok(uuidpk("status", "--dsn", online_shop)).out
+    assert "fingerprint run 1, taken at the proof" in shown, shown
+    assert "closed at the end (0 of" in shown and "not verified yet" in shown, shown
+    assert_ok(uuidpk("verify", "--dsn", online_shop))
+    assert "compares with it: verified" in assert_ok(uuidpk("status", "--dsn", online_shop)).out
+    document = json.loads(assert_ok(uuidpk("status", "--dsn", online_shop, "--format", "json")).out)
+    assert document["fingerprint"]["run"] == 1, document
+    assert document["fingerprint"]["state"] == "finished", document
+
+
+def test_writes_during_the_migration_are_named_not_failed(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    dsn = shop_copy(pg, request)
+    selection, options = Selection(("order_order",)), Options()
+    with connect(dsn) as conn:
+        stopped = uuidpk_api.apply_online(conn, selection, options, Settings(until=Phase.CUTOVER))
+    assert stopped is not None and not stopped.finished
+    # Between the cutover and the end the proof's fingerprint cannot be compared yet.
+    outcome = uuidpk("verify", "--dsn", dsn)
+    message = assert_clean_failure(outcome)
+    assert "of an online migration that has not finished" in message, message
+    shown = assert_ok(uuidpk("status", "--dsn", dsn)).out
+    assert "closed when the migration ends" in shown, shown
+    with connect(dsn) as conn:
+        # The application writes after the proof: a new order with a line, a line moved.
+        with conn.transaction():
+            row = conn.execute(
+                "INSERT INTO order_order (number, created_at, status, total) "
+                "VALUES ('NEW-1', now(), 'new', 1) RETURNING id"
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "INSERT INTO order_orderline (order_id, sku, quantity, unit_price) "
+                "VALUES (%s, 'X', 1, 1)",
+                [row[0]],
+            )
+            conn.execute(
+                "UPDATE order_orderline SET order_id = %s"
+                " WHERE id = (SELECT min(id) FROM order_orderline)",
+                [row[0]],
+            )
+        finished = uuidpk_api.apply_online(conn, selection, options, Settings())
+    assert finished is not None and finished.finished
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    notes = [line for line in outcome.err_lines if "online migration:" in line]
+    assert len(notes) == 2, outcome.describe()
+    assert "2 table(s) (public.order_order, public.order_orderline) and" in notes[0], notes
+    assert LINES_FK in notes[0] and "compared with the rows the migration left" in notes[0]
+    assert "compared with their rows before the conversion" in notes[1], notes
+    # What the migration left is what a later verify holds the database to.
+    with connect(dsn) as conn:
+        conn.execute("UPDATE order_orderline SET quantity = quantity + 1 WHERE sku = 'X'")
+    lines = failed(uuidpk("verify", "--dsn", dsn))
+    assert named(lines, "table public.order_orderline:"), lines
+
+
+def test_an_application_writing_through_the_proof_and_the_cutover_is_no_difference(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    # The proof measures in its own snapshot while the application writes: what it records
+    # is consistent, and the tables written after it are named, not failed.
+    dsn = shop_copy(pg, request)
+    writer = Writer(dsn)
+    writer.start()
+    try:
+        with connect(dsn) as conn:
+            settings = Settings(until=Phase.CUTOVER)
+            stopped = uuidpk_api.apply_online(
+                conn, Selection(("order_order",)), Options(), settings
+            )
+        assert stopped is not None and not stopped.finished
+        time.sleep(0.3)  # and on after the cutover, on the uuid keys
+    finally:
+        writer.stop.set()
+        writer.join()
+    assert writer.failures == [] and writer.lines, writer.failures
+    with connect(dsn) as conn:
+        finished = uuidpk_api.apply_online(conn, Selection(("order_order",)), Options())
+    assert finished is not None and finished.finished
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
+    assert "(public.order_order, public.order_orderline)" in outcome.err, outcome.describe()
+
+
+@pytest.mark.parametrize("corpus", pgutil.CORPUS_NAMES)
+def test_verify_passes_after_online_all_on_every_corpus(
+    corpus_dsn_factory: Any, corpus: str
+) -> None:
+    dsn = corpus_dsn_factory(corpus)
+    apply_online(dsn, "--all", "--accept-risks")
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
+    assert "no table or foreign key was written" in outcome.err, outcome.describe()
+
+
+# -- the schema the migration left ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        pytest.param(
+            f"ALTER TABLE order_orderline DROP CONSTRAINT {LINES_FK}",
+            f"foreign key {LINES_FK} on public.order_orderline: missing",
+            id="foreign key dropped",
+        ),
+        pytest.param(
+            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED"),
+            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
+            " REFERENCES public.order_order(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED;"
+            " it was FOREIGN KEY (order_id) REFERENCES public.order_order(id) ON DELETE CASCADE"
+            " DEFERRABLE INITIALLY DEFERRED",
+            id="another ON DELETE",
+        ),
+        pytest.param(
+            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE CASCADE"),
+            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
+            " REFERENCES public.order_order(id) ON DELETE CASCADE; it was",
+            id="no longer DEFERRABLE",
+        ),
+        pytest.param(
+            "ALTER TABLE payment_payment DROP CONSTRAINT payment_payment_pkey",
+            "constraint payment_payment_pkey on public.payment_payment: missing"
+            " (it was PRIMARY KEY (id))",
+            id="primary key dropped",
+        ),
+        pytest.param(
+            "ALTER TABLE order_orderline"
+            " DROP CONSTRAINT order_orderline_order_id_sku_08ff4735_uniq",
+            "constraint order_orderline_order_id_sku_08ff4735_uniq on public.order_orderline:"
+            " missing (it was UNIQUE (order_id, sku))",
+            id="unique constraint dropped",
+        ),
+        pytest.param(
+            "DROP INDEX order_orderline_order_id_eb04ec2d",
+            "index order_orderline_order_id_eb04ec2d on public.order_orderline: missing (it was"
+            " CREATE INDEX order_orderline_order_id_eb04ec2d ON public.order_orderline USING btree"
+            " (order_id))",
+            id="index dropped",
+        ),
+        pytest.param(
+            "ALTER TABLE order_order ALTER COLUMN id DROP DEFAULT",
+            "column public.order_order.id: default gen_random_uuid() was dropped",
+            id="default dropped",
+        ),
+        pytest.param(
+            "ALTER TABLE invoice_invoice ALTER COLUMN order_id DROP NOT NULL",
+            "column public.invoice_invoice.order_id: NOT NULL was dropped",
+            id="NOT NULL dropped",
+        ),
+    ],
+)
+def test_the_schema_an_online_run_left_is_verified(
+    online_shop: str, damage: str, expected: str
+) -> None:
+    assert_ok(uuidpk("verify", "--dsn", online_shop))
+    with connect(online_shop) as conn:
+        conn.execute(damage)  # type: ignore[arg-type]
+        lines = failed(uuidpk("verify", "--dsn", online_shop))
+        assert any(line.startswith(f"uuidpk: {expected}") for line in lines), lines
+        assert run_status(conn) == "failed"
+
+
+# -- relations, while no one else writes ----------------------------------------------------------
+def test_a_child_repointed_to_a_twin_parent_is_named(
+    online_twins: str, conn: psycopg.Connection
+) -> None:
+    first, second = twin_ids(conn)
+    conn.execute(
+        "UPDATE track SET playlist_id = %s WHERE playlist_id = %s AND title = 'b'", (second, first)
+    )
+    lines = failed(uuidpk("verify", "--dsn", online_twins))
+    fk = named(lines, TRACK_FK)
+    assert fk and "different pairs" in fk[0], lines
+    assert not named(lines, "table public.playlist:"), lines
+
+
+def test_twins_swapped_in_a_table_without_a_key_are_named(
+    online_twins: str, conn: psycopg.Connection
+) -> None:
+    first, second = twin_ids(conn)
+    conn.execute("UPDATE play SET playlist_id = %s WHERE playlist_id = %s", (second, first))
+    lines = failed(uuidpk("verify", "--dsn", online_twins))
+    assert named(lines, PLAY_FK) and named(lines, "table public.play:"), lines
+
+
+def test_a_parent_uuid_changed_with_all_its_children_is_named(
+    online_twins: str, conn: psycopg.Connection
+) -> None:
+    (other,) = conn.execute("SELECT id FROM playlist WHERE name = 'Other'").fetchone()  # type: ignore[misc]
+    conn.execute("UPDATE playlist SET id = gen_random_uuid() WHERE id = %s", (other,))
+    lines = failed(uuidpk("verify", "--dsn", online_twins))
+    assert named(lines, "table public.playlist:"), lines
+    assert named(lines, TRACK_FK) and named(lines, PLAY_FK), lines
+
+
+# -- generate --online --------------------------------------------------------------------------
+def test_a_generated_online_script_records_the_same_fingerprint(
+    dsn: str, conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    conn.execute(TWINS)
+    text = assert_ok(uuidpk("generate", "--dsn", dsn, "--all", "--online")).out
+    head, body = text.split("\\set ON_ERROR_STOP on\n", 1)
+    before, after = body.split("-- ======== phase contract", 1)
+    assert "INSERT INTO uuidpk.fingerprint_run" in before, before
+    assert "uuidpk_after" in after, after
+    first, second = tmp_path / "first.sql", tmp_path / "second.sql"
+    first.write_text(head + "\\set ON_ERROR_STOP on\n" + before)
+    second.write_text(head + "\\set ON_ERROR_STOP on\n-- phase contract" + after)
+    pgutil.run_psql(dsn, first)
+    message = assert_clean_failure(uuidpk("verify", "--dsn", dsn))
+    assert "of an online migration that has not finished" in message, message
+    pgutil.run_psql(dsn, second)
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert "3 table(s), 2 foreign key(s)" in outcome.out, outcome.describe()
+    assert "no table or foreign key was written" in outcome.err, outcome.describe()
+    first_id, second_id = twin_ids(conn)
+    conn.execute(
+        "UPDATE track SET playlist_id = %s WHERE playlist_id = %s AND title = 'b'",
+        (second_id, first_id),
+    )
+    conn.execute("ALTER TABLE track ALTER COLUMN id DROP DEFAULT")
+    lines = failed(uuidpk("verify", "--dsn", dsn))
+    assert named(lines, TRACK_FK) and named(lines, "column public.track.id: default"), lines
+
+
+def test_a_repeated_close_changes_nothing(online_shop: str) -> None:
+    # A run killed after the close committed but before the journal said so closes again when
+    # it resumes: that must not take in what changed since (here, damage).
+    with connect(online_shop) as conn:
+        (record,) = conn.execute(  # type: ignore[misc]
+            "SELECT spec -> 'record' FROM uuidpk.online_step WHERE id = 'fingerprint'"
+        ).fetchone()
+        conn.execute(
+            "UPDATE order_orderline SET quantity = quantity + 1"
+            " WHERE ctid = (SELECT min(ctid) FROM order_orderline)"
+        )
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            for statement in record:
+                conn.execute(statement)
+    lines = failed(uuidpk("verify", "--dsn", online_shop))
+    assert named(lines, "table public.order_orderline:"), lines
