@@ -55,9 +55,14 @@ class Settings:
     batch_size: int | None = None  # rows (pages without a key) per batch; None: sized by time
     batch_seconds: float = 0.1  # the time a batch should take (GitLab's budget per query)
     pause: float = 0.0  # seconds between batches
+    # After each batch, rest this share of its time: on a busy server the batches' CPU, I/O and
+    # WAL (which every application commit must flush behind) are what the application waits on.
+    batch_rest: float = 0.25
     max_rate: float | None = None  # rows per second, at most
-    lock_timeout: float = 0.1  # the first attempt's lock_timeout, in seconds
-    lock_timeout_max: float = 0.2  # escalation stops here: a waiting lock blocks readers
+    # A queued lock request holds every later request on its tables behind it (the application
+    # waits as long as the request does): the wait of one attempt is the application's stall.
+    lock_timeout: float = 0.05  # the first attempt's lock_timeout, in seconds
+    lock_timeout_max: float = 0.1  # escalation stops here
     cutover_timeout: float = 60.0  # give up taking one step's locks after this many seconds
     progress: Progress | None = None
 
@@ -245,7 +250,7 @@ def with_lock_retries(
                     f"({attempt} attempts; last: {_message(exc)}); nothing of this "
                     "step happened; run the same command again when the database is quieter"
                 ) from None
-            pause = min(left, min(1.0, 0.05 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
+            pause = min(left, min(0.5, 0.02 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
             _say(
                 settings,
                 Event(
@@ -313,7 +318,7 @@ def _backfill(
             # Aim at batch_seconds per batch; change by at most a factor of 2 at a time.
             factor = max(0.5, min(2.0, settings.batch_seconds / elapsed))
             size = max(10 if not step.by_pages else 1, min(100_000, int(size * factor)))
-        wait = settings.pause
+        wait = max(settings.pause, elapsed * settings.batch_rest)
         if settings.max_rate and row[1]:
             wait = max(wait, row[1] / settings.max_rate - elapsed)
         if wait > 0:
@@ -350,10 +355,11 @@ def _batch(
 
 def _batch_settings(settings: Settings) -> Settings:
     # A batch waiting on an application's row lock holds the rows it already updated: keep
-    # the wait short and start the batch again rather than stall the application behind it.
+    # the wait short (an application's transaction holds its rows for milliseconds) and start
+    # the batch again rather than stall the application behind it.
     return Settings(
-        lock_timeout=max(settings.lock_timeout, 0.2),
-        lock_timeout_max=max(settings.lock_timeout_max, 0.5),
+        lock_timeout=max(settings.lock_timeout, 0.1),
+        lock_timeout_max=max(settings.lock_timeout_max, 0.1),
         cutover_timeout=max(settings.cutover_timeout, 60.0),
         progress=settings.progress,
     )

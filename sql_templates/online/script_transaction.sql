@@ -29,7 +29,7 @@ BEGIN
             RAISE NOTICE 'step %: lock not available, retry %', {step}, attempt;
             PERFORM pg_catalog.pg_sleep(least(
                 extract(epoch FROM deadline - clock_timestamp()),
-                least(1.0, 0.05 * 2 ^ least(attempt, 5)) * (0.5 + random())));
+                least(0.5, 0.02 * 2 ^ least(attempt, 5)) * (0.5 + random())));
             timeout_ms := least({most}, timeout_ms * 1.5);
         END;
     END LOOP;

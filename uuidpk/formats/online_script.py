@@ -38,13 +38,13 @@ from .lint import ignore_comments, rules_in
 # A transaction step's first attempt waits this long for its locks, later ones up to
 # LOCK_TIMEOUT_MAX (apply --online's defaults): a longer wait holds every later reader of the
 # table behind the queued lock. The step gives up after TOTAL_TIMEOUT (--cutover-timeout).
-LOCK_TIMEOUT_MS = 100
-LOCK_TIMEOUT_MAX_MS = 200
+LOCK_TIMEOUT_MS = 50
+LOCK_TIMEOUT_MAX_MS = 100
 TOTAL_TIMEOUT = "60 s"
 # The key step touches only uuidpk's own objects: one attempt with this lock_timeout.
 LOCK_TIMEOUT = "1s"
 # A backfill batch waits this long for an application's row lock before it starts again.
-BATCH_LOCK_TIMEOUT = "200ms"
+BATCH_LOCK_TIMEOUT = "100ms"
 
 PHASES = tuple(p for p in Phase if p is not Phase.OFFLINE)
 
