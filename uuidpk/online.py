@@ -55,9 +55,6 @@ class Settings:
     batch_size: int | None = None  # rows (pages without a key) per batch; None: sized by time
     batch_seconds: float = 0.1  # the time a batch should take (GitLab's budget per query)
     pause: float = 0.0  # seconds between batches
-    # After each batch, rest this share of its time: on a busy server the batches' CPU, I/O and
-    # WAL (which every application commit must flush behind) are what the application waits on.
-    batch_rest: float = 0.25
     max_rate: float | None = None  # rows per second, at most
     # A queued lock request holds every later request on its tables behind it (the application
     # waits as long as the request does): the wait of one attempt is the application's stall.
@@ -326,7 +323,7 @@ def _backfill(
             # Aim at batch_seconds per batch; change by at most a factor of 2 at a time.
             factor = max(0.5, min(2.0, settings.batch_seconds / elapsed))
             size = max(10 if not step.by_pages else 1, min(100_000, int(size * factor)))
-        wait = max(settings.pause, elapsed * settings.batch_rest)
+        wait = settings.pause
         if settings.max_rate and row[1]:
             wait = max(wait, row[1] / settings.max_rate - elapsed)
         if wait > 0:

@@ -5,8 +5,7 @@
 --   it, so the backfill ends under constant inserts), and kept in the journal with each
 --   batch's high-water mark, in the batch's transaction: run again, it goes on from there.
 -- - batch_size NULL: each batch is sized to take about 100 ms (GitLab's budget for a query in a
---   migration), from the last one's clock_timestamp(), changing by at most a factor of 2; after
---   each batch the procedure rests a quarter of its time, as apply --online does.
+--   migration), from the last one's clock_timestamp(), changing by at most a factor of 2.
 -- - A batch waiting on an application's row lock holds the rows it already updated: it waits
 --   {lock_timeout} at most, rolls back (a subtransaction) and starts again after a pause; after
 --   {total} of failures in a row it fails in one line and ON_ERROR_STOP ends the script.
@@ -81,9 +80,6 @@ BEGIN
                 (v_size * greatest(0.5, least(2.0, 0.1 / greatest(v_took, 0.001))))::integer));
         END IF;
         RAISE NOTICE '%: % rows', {step}, v_total;
-        -- Rest a quarter of the batch's time: on a busy server the batches' CPU, I/O and WAL
-        -- (which every application commit must flush behind) are what the application waits on.
-        PERFORM pg_catalog.pg_sleep(v_took * 0.25);
     END LOOP;
     {done};
     COMMIT;
