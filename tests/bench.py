@@ -424,6 +424,7 @@ class ClientRun:
     wal_mb: float | None = None
     load: UnderLoad | None = None  # rows under load: what the application saw
     reported_lock: float | None = None  # the cutover lock seconds the tool reported
+    started: float = 0.0  # perf_counter() when the client started: stderr times count from it
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.stderr)
@@ -487,9 +488,9 @@ def run_client(argv: Sequence[str], stdin_text: str | None = None) -> ClientRun:
     with os.fdopen(read_end, "rb") as pipe:
         report = pipe.read().split()
     if proc.returncode != 0 or len(report) != 2:
-        return ClientRun(seconds, 0.0, proc.returncode or 1, lines)
+        return ClientRun(seconds, 0.0, proc.returncode or 1, lines, started=started)
     # ru_maxrss is in kilobytes on Linux.
-    return ClientRun(seconds, int(report[1]) / 1024, int(report[0]), lines)
+    return ClientRun(seconds, int(report[1]) / 1024, int(report[0]), lines, started=started)
 
 
 def psql_argv(dsn: str, *extra: str) -> list[str]:
@@ -591,8 +592,8 @@ def _online_api_under_load(
                 result = bench_load.call_online_api(apply_online, dsn, say)
             except Exception as exc:  # reported as the run's failure, like a client's exit
                 lines.append((time.perf_counter() - started, repr(exc)))
-                return ClientRun(time.perf_counter() - started, None, 1, lines)
-            client = ClientRun(time.perf_counter() - started, None, 0, lines)
+                return ClientRun(time.perf_counter() - started, None, 1, lines, started=started)
+            client = ClientRun(time.perf_counter() - started, None, 0, lines, started=started)
             client.reported_lock = bench_load.lock_from_result(result)
             return client
 
@@ -846,6 +847,7 @@ def print_scale(
                 [run.reported_lock for run in r.ok_runs],
                 r.failures,
                 [bench_load.step_seconds([line for _, line in run.stderr]) for run in r.ok_runs],
+                [bench_load.step_intervals(run.stderr, run.started) for run in r.ok_runs],
             )
             for r in loaded
             if not r.method.skip

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workload import Report, UnderLoad, run_under_load
+from workload import Report, UnderLoad, Workload, run_under_load
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCALE = 200_000
@@ -180,6 +180,114 @@ def lock_from_result(result: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Stalls by cause: which step ran while an application transaction was slow
+
+# A step starting, as the online executor reports it: "<phase>: <step>".
+_STEP_START = re.compile(r"^uuidpk: (?P<phase>[a-z]+): (?P<step>\S+)$")
+# A lock retry: "<step>: lock not available, retry <n> in <ms> ms".
+_RETRY = re.compile(r"^uuidpk: (?P<step>\S+): lock not available, retry")
+# A stall worth naming: more than twice the load's own pace (40 ms at 25 tx/s).
+STALL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One online step's run, in perf_counter seconds (the workload's clock)."""
+
+    step: str
+    start: float
+    end: float
+    retries: int = 0
+
+
+def step_intervals(lines: Sequence[tuple[float, str]], started: float) -> list[Interval]:
+    """When each online step ran, from the arrival times of its start and done lines (times
+    count from `started`, a perf_counter() reading: perf_counter is the system's monotonic
+    clock, the same in the client process and in the load's threads)."""
+    out: list[Interval] = []
+    running: dict[str, tuple[float, int]] = {}
+    for at, line in lines:
+        done, start, retry = _STEP_DONE.match(line), _STEP_START.match(line), _RETRY.match(line)
+        if done and done.group("step") in running:
+            began, retries = running.pop(done.group("step"))
+            out.append(Interval(done.group("step"), started + began, started + at, retries))
+        elif retry and retry.group("step") in running:
+            began, retries = running[retry.group("step")]
+            running[retry.group("step")] = (began, retries + 1)
+        elif start:
+            running[start.group("step")] = (at, 0)
+    return out
+
+
+def cause_name(step: str) -> str:
+    """A step's kind (index:... -> index (CIC)); a backfill's with its table (batches on the
+    table the application updates can hold its rows; on others they only share the machine)."""
+    kind, _, name = step.partition(":")
+    if kind == "backfill":
+        return f"backfill {name.rpartition('.')[2]}"
+    return {"index": "index (CIC)", "check": "check (NOT VALID)"}.get(kind, kind)
+
+
+def stall_causes(
+    load: Workload, window: tuple[float, float], intervals: Sequence[Interval]
+) -> list[tuple[str, float]]:
+    """(cause, gap seconds) of every gap longer than STALL_SECONDS between two successes of one
+    worker in the window. The cause: the step that overlapped most the time from the previous
+    success to the end of the slow transaction; none: `between steps` (the client's own work
+    between steps, or the machine)."""
+    lo, hi = window
+    found: list[tuple[str, float]] = []
+    for worker in range(load.workers):
+        previous = lo
+        for tx in load.transactions:
+            if tx.worker != worker or not tx.ok or not lo <= tx.end <= hi:
+                continue
+            gap = tx.end - previous
+            if gap > STALL_SECONDS:
+                overlap: dict[str, float] = {}
+                for step in intervals:
+                    seconds = min(step.end, tx.end) - max(step.start, previous)
+                    if seconds > 0:
+                        name = cause_name(step.step)
+                        overlap[name] = overlap.get(name, 0.0) + seconds
+                cause = max(overlap, key=lambda n: overlap[n]) if overlap else "between steps"
+                found.append((cause, gap))
+            previous = tx.end
+    return found
+
+
+def causes_line(found: Sequence[tuple[str, float]]) -> str:
+    """count (max ms) per cause, the worst first."""
+    gaps: dict[str, list[float]] = {}
+    for cause, gap in found:
+        gaps.setdefault(cause, []).append(gap)
+    ordered = sorted(gaps.items(), key=lambda item: -max(item[1]))
+    shown = [
+        f"{cause} {len(g)} ({statistics.median(g) * 1000:.0f}/{max(g) * 1000:.0f})"
+        for cause, g in ordered
+    ]
+    return ", ".join(shown) or "none"
+
+
+def _stalls_line(row: LoadRow) -> str:
+    during = [
+        stall
+        for run, intervals in zip(row.runs, row.intervals, strict=False)
+        for stall in stall_causes(run.load, run.migration.window, intervals)
+    ]
+    before = [
+        ("baseline", gap)
+        for run in row.runs
+        if run.load.started is not None
+        for _, gap in stall_causes(run.load, (run.load.started, run.migration.window[0]), [])
+    ]
+    return (
+        f"stalls > {STALL_SECONDS * 1000:.0f} ms by step, all runs (count, median/max ms):"
+        f" {causes_line(during)}; before the migration: {causes_line(before)}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Printing
 
 
@@ -192,6 +300,7 @@ class LoadRow:
     reported_lock: Sequence[float | None]  # per run: the cutover lock time the tool reported
     failures: Sequence[str]
     steps: Sequence[dict[str, float]] = ()  # per run: seconds per online step
+    intervals: Sequence[Sequence[Interval]] = ()  # per run: when each online step ran
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -264,6 +373,8 @@ def print_load(
                 print(line)
         if any(row.steps):
             print(f"{'':<19} steps, median s: {_steps_line(row.steps)}")
+        if any(row.intervals):
+            print(f"{'':<19} {_stalls_line(row)}")
         if row.failures:
             label = "FAILED" if not row.runs else f"{len(row.failures)} failed run(s)"
             print(f"{row.name:<19} {label}: {row.failures[0][:300]}")

@@ -861,3 +861,37 @@ def test_unique_nulls_not_distinct_and_partial_indexes_end_as_offline(
         assert facts_by_name(a) == facts_by_name(b)
         definition = a.execute("SELECT pg_get_indexdef('pay_once'::regclass)").fetchone()
         assert definition is not None and "NULLS NOT DISTINCT" in definition[0]
+
+
+def test_the_cutover_is_one_message_to_the_server(
+    pg: pgutil.PgCluster, request: pytest.FixtureRequest
+) -> None:
+    """The cutover's statements go as one simple-query message: its locks are held for the
+    server's work, not for a round trip per statement (seen while it waits for its locks: the
+    query pg_stat_activity shows is the whole cutover, LOCK TABLE first)."""
+    dsn = shop_copy(pg, request)
+    run_online(dsn, until=Phase.PREPARE)
+    seen: list[str] = []
+    with connect(dsn) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM payment_payment")
+        runner = threading.Thread(target=lambda: run_online(dsn), daemon=True)
+        runner.start()
+        with connect(dsn) as watch:
+            for _ in range(500):
+                row = watch.execute(
+                    "SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'LOCK TABLE%%'"
+                ).fetchone()
+                if row:
+                    seen.append(row[0])
+                    break
+                time.sleep(0.01)
+        reader.execute("COMMIT")
+    runner.join(60)
+    assert seen, "the cutover never waited for its locks"
+    # (pg_stat_activity keeps the first track_activity_query_size bytes of it)
+    assert seen[0].count("\n;\n") >= 5 and "DROP CONSTRAINT" in seen[0], seen[0]
+    with connect(dsn) as conn:
+        state = status(conn)
+        assert state is not None and state.state == "done"

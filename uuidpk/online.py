@@ -56,8 +56,10 @@ class Settings:
     batch_seconds: float = 0.1  # the time a batch should take (GitLab's budget per query)
     pause: float = 0.0  # seconds between batches
     max_rate: float | None = None  # rows per second, at most
-    lock_timeout: float = 0.1  # the first attempt's lock_timeout, in seconds
-    lock_timeout_max: float = 0.2  # escalation stops here: a waiting lock blocks readers
+    # A queued lock request holds every later request on its tables behind it (the application
+    # waits as long as the request does): the wait of one attempt is the application's stall.
+    lock_timeout: float = 0.05  # the first attempt's lock_timeout, in seconds
+    lock_timeout_max: float = 0.1  # escalation stops here
     cutover_timeout: float = 60.0  # give up taking one step's locks after this many seconds
     progress: Progress | None = None
 
@@ -195,6 +197,14 @@ def _transaction(
         raise BadKey("this migration was started with a kept key: give the same --key-file")
 
     def body() -> None:
+        if step.kind is Kind.TRANSACTION:
+            # One message (simple query protocol): the locks, taken by the first statement,
+            # are held for the server's work, not for a round trip per statement, each of which
+            # waits for the client to be scheduled (the cutover's 68 statements at 200,000
+            # orders: 63 ms one by one, 20 ms as one message, on a busy 2-core machine). The
+            # newline before each ';' ends a trailing line comment.
+            conn.execute(_text("\n;\n".join(step.statements)))
+            return
         for statement in step.statements:
             if step.kind is Kind.KEY and statement == _KEY_INSERT:
                 conn.execute(_text(statement), {"key": settings.key})
@@ -245,7 +255,7 @@ def with_lock_retries(
                     f"({attempt} attempts; last: {_message(exc)}); nothing of this "
                     "step happened; run the same command again when the database is quieter"
                 ) from None
-            pause = min(left, min(1.0, 0.05 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
+            pause = min(left, min(0.5, 0.02 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.5))
             _say(
                 settings,
                 Event(
@@ -350,10 +360,11 @@ def _batch(
 
 def _batch_settings(settings: Settings) -> Settings:
     # A batch waiting on an application's row lock holds the rows it already updated: keep
-    # the wait short and start the batch again rather than stall the application behind it.
+    # the wait short (an application's transaction holds its rows for milliseconds) and start
+    # the batch again rather than stall the application behind it.
     return Settings(
-        lock_timeout=max(settings.lock_timeout, 0.2),
-        lock_timeout_max=max(settings.lock_timeout_max, 0.5),
+        lock_timeout=max(settings.lock_timeout, 0.1),
+        lock_timeout_max=max(settings.lock_timeout_max, 0.1),
         cutover_timeout=max(settings.cutover_timeout, 60.0),
         progress=settings.progress,
     )

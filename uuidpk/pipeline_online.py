@@ -100,17 +100,22 @@ def apply_online(
     selection.require()
     options = options or Options()
     settings = replace(settings or OnlineSettings(), key=options.key)
-    asked = {
-        "tables": list(selection.tables),
-        "all": selection.all_tables,
-        "soft_refs": list(selection.soft_refs),
-    }
     return run_online(
         conn,
         lambda: plan_online(conn, selection, options, accept_risks=accept_risks, warn=warn),
         settings,
-        asked,
+        _asked(selection),
     )
+
+
+def _asked(selection: Selection) -> dict[str, object]:
+    """What the user asked for, as the journal keeps it: a run is continued only by a command
+    that asks for the same."""
+    return {
+        "tables": list(selection.tables),
+        "all": selection.all_tables,
+        "soft_refs": list(selection.soft_refs),
+    }
 
 
 def online_status(conn: psycopg.Connection) -> OnlineStatus | None:
@@ -135,10 +140,12 @@ def render_online_script(
     until: Phase | None = None,
 ) -> str:
     """The online plan as one psql script (`generate --online`), up to `until` (all: None). The
-    risks are the caller's to show: a script runs nothing until a DBA runs it."""
+    risks are the caller's to show: a script runs nothing until a DBA runs it. The script
+    journals its run with this selection, so apply --online asked the same continues it."""
     options = options or Options()
     online_plan = plan_online(conn, selection, options, accept_risks=True)
-    return online_script(online_plan, options.key, until)
+    selected = {**online_plan.options, "selection": _asked(selection)}
+    return online_script(replace(online_plan, options=selected), options.key, until)
 
 
 def inspect_online(

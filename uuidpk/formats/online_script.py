@@ -6,31 +6,45 @@ trigger loses rows; a cutover before its twin indexes fails), and one file is re
 `--until PHASE` ends the script after a phase, for a DBA who times the cutover with a deploy:
 generate `--until prepare` now, the whole script later, and run from the cutover's marker on.
 
-What differs from the executor, because a script cannot do it:
-- no retries: each transaction has SET LOCAL lock_timeout (LOCK_TIMEOUT) and fails when it
-  runs out; ON_ERROR_STOP ends the script there.
-- no journal: `uuidpk status` and `uuidpk abort` know nothing of a script's run.
-- the backfill is a procedure in pg_temp (gone with the session whatever happens) that
-  COMMITs after every batch; CALL runs it outside a transaction block (psql autocommit), the
-  only place a procedure may COMMIT.
+As the executor (online.py) runs a migration, but in psql:
+- the journal: the script records its migration and every step in uuidpk's journal tables, as
+  apply --online does, found again by a token in its options; each step marks itself done in
+  its own transaction (after it, for CONCURRENTLY and VALIDATE), each backfill batch writes its
+  high-water mark. `uuidpk status` shows a script's run, `uuidpk abort` undoes one that stopped
+  before the cutover, and the script's session holds the migration lock while it runs.
+- lock retries: each transaction step is a DO block whose attempts are subtransactions under a
+  short lock_timeout, with jittered back-off, until a total timeout; then one clear error and
+  ON_ERROR_STOP ends the script.
+- the backfill: a procedure in pg_temp that COMMITs per batch and sizes batches by time; CALL
+  runs it outside a transaction block (psql autocommit), the only place a procedure may COMMIT.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 
 from psycopg import sql
 
 from .. import templates
+from ..advisory import LOCK_CLASS, MIGRATION_LOCK
 from ..ops import Phase
 from ..planning.online import Kind, OnlinePlan, OnlineStep
 from ..safe_text import for_comment
 from .lint import ignore_comments, rules_in
 
-# A script waits this long for a transaction's locks, once: a longer wait holds every later
-# reader of the table behind the queued lock; a shorter one fails more often on a busy table.
+# A transaction step's first attempt waits this long for its locks, later ones up to
+# LOCK_TIMEOUT_MAX (apply --online's defaults): a longer wait holds every later reader of the
+# table behind the queued lock. The step gives up after TOTAL_TIMEOUT (--cutover-timeout).
+LOCK_TIMEOUT_MS = 50
+LOCK_TIMEOUT_MAX_MS = 100
+TOTAL_TIMEOUT = "60 s"
+# The key step touches only uuidpk's own objects: one attempt with this lock_timeout.
 LOCK_TIMEOUT = "1s"
+# A backfill batch waits this long for an application's row lock before it starts again.
+BATCH_LOCK_TIMEOUT = "100ms"
 
 PHASES = tuple(p for p in Phase if p is not Phase.OFFLINE)
 
@@ -50,20 +64,21 @@ ONLINE_REASONS: dict[str, str] = {
     "ban-alter-identity": "identity cannot feed a uuid column; the cutover sets the uuid default",
     "ban-drop-sequence": "the sequence fed the integer key, which the contract phase drops",
     "ban-drop-function": "the migration's own fill and derivation functions, dropped once no "
-    "trigger uses them",
+    "trigger uses them, and each backfill's procedure (pg_temp), dropped when it is done",
     "prefer-bigint-over-int": "old ids keep the type they had (kept old id columns)",
     "adding-not-nullable-field": "SET NOT NULL at the cutover is proven by a validated CHECK "
     "(PostgreSQL then skips the scan)",
     "require-concurrent-index-creation": "every index on a table in use is built CONCURRENTLY; "
     "the rule reads the twin index build on a table created in this script",
     "require-statement-timeout": "a statement_timeout would stop a catalog change or a batch "
-    "midway; the SET LOCAL lock_timeout before it bounds the wait for locks",
+    "midway; each transaction's lock_timeout (short, retried) bounds the wait for locks",
 }
 
 
 # Rules the online script trips that the offline one does not (lint.TRIGGERS has the others).
 _ONLINE_TRIGGERS: dict[str, re.Pattern[str]] = {
     "ban-drop-column": re.compile(r"\bDROP COLUMN\b"),
+    "ban-drop-function": re.compile(r"^DROP (FUNCTION|PROCEDURE)\b", re.MULTILINE),
     "ban-drop-not-null": re.compile(r"\bDROP NOT NULL\b"),
     "ban-drop-table": re.compile(r"^DROP TABLE\b", re.MULTILINE),
     "prefer-robust-stmts": re.compile(r"^(CREATE|ALTER|DROP)\b", re.MULTILINE),
@@ -98,18 +113,29 @@ def _rules(text: str) -> list[str]:
 def render_online_script(plan: OnlinePlan, key: bytes | None, until: Phase | None = None) -> str:
     """The psql script of an online plan's steps up to `until` (all: None). `key`: the kept key
     (--key-file), written into the script's key INSERT; None: the server makes a random one."""
+    token = script_token(plan)
     steps = [s for s in plan.steps if PHASES.index(s.phase) <= _last(until)]
-    body: list[str] = []
+    body: list[str] = ["", "-- ======== journal ========", ""]
+    body += _journal_start(plan, token)
     phase: Phase | None = None
     for step in steps:
         if step.phase is not phase:
             phase = step.phase
             body += ["", f"-- ======== phase {phase} ========"]
         body.append("")
-        body += _step(step, key)
+        body += _step(step, key, token)
+    if len(steps) == len(plan.steps):
+        body += ["", "-- every step is done", _terminated(_finish(token))]
     text = "\n".join(body) + "\n"
     header = _header(plan, key, until, text)
     return "\n".join(header) + "\n" + text
+
+
+def script_token(plan: OnlinePlan) -> str:
+    """What names a script's migration in the journal: a digest of the plan, so the script of
+    `--until prepare` and the whole script of the same plan journal one migration."""
+    spec = json.dumps([plan.options_json(), [s.to_json() for s in plan.steps]], sort_keys=True)
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
 def _last(until: Phase | None) -> int:
@@ -122,12 +148,14 @@ def _header(plan: OnlinePlan, key: bytes | None, until: Phase | None, text: str)
         "transaction: no -1, no BEGIN around it); the application keeps reading and writing.",
         f"tables ({len(plan.tables)}): " + ", ".join(for_comment(t) for t in plan.tables),
         "phases: " + ", ".join(str(p) for p in PHASES[: _last(until) + 1]),
-        f"A script cannot retry a lock: each transaction waits at most {LOCK_TIMEOUT} for its",
-        "locks (SET LOCAL lock_timeout; edit it here) and fails instead; ON_ERROR_STOP ends",
-        "the script at the first error. The steps before it stay done (each commits on its",
-        "own): read the error, then run the rest of the script from the failed step's marker.",
-        "The run is not journaled: `uuidpk status` and `uuidpk abort` do not see it; each",
-        "phase below is marked, and every step's marker names what it makes.",
+        "The run is journaled as apply --online journals one: `uuidpk status` shows where it",
+        "stands, `uuidpk abort` undoes it before the cutover, and apply --online with the same",
+        "selection continues it. Each transaction takes its locks with a short lock_timeout",
+        f"({LOCK_TIMEOUT_MS} ms, then up to {LOCK_TIMEOUT_MAX_MS} ms) and retries with back-off "
+        f"for {TOTAL_TIMEOUT} at most;",
+        "ON_ERROR_STOP ends the script at the first error. The steps before it stay done (each",
+        "commits on its own): read the error, then run the script again from the failed step's",
+        "marker (every step's marker names what it makes).",
     ]
     if key is not None:
         lines += [
@@ -152,22 +180,109 @@ def _marker(step: OnlineStep) -> str:
     return f"-- step {for_comment(step.id)} ({step.kind})"
 
 
-def _step(step: OnlineStep, key: bytes | None) -> list[str]:
+def _literal(value: object) -> str:
+    return sql.Literal(value).as_string(None)
+
+
+def _template(template: str, /, **parts: str) -> str:
+    return (
+        templates.statement(f"online/{template}.sql")
+        .format(**{k: sql.SQL(v) for k, v in parts.items()})
+        .as_string(None)
+    )
+
+
+def _migration(token: str) -> str:
+    return _template("script_migration", token=_literal(token))
+
+
+def _done(step: OnlineStep, token: str, since: str = "clock_timestamp()") -> str:
+    return _template(
+        "script_step_done", migration=_migration(token), step=_literal(step.id), since=since
+    )
+
+
+def _finish(token: str) -> str:
+    return _template("script_finish", token=_literal(token))
+
+
+def _journal_start(plan: OnlinePlan, token: str) -> list[str]:
+    options = _literal(json.dumps({**plan.options, "script": token}, sort_keys=True))
+    parts = {
+        "migration": _migration(token),
+        "options": options,
+        "lock_class": str(LOCK_CLASS),
+        "lock_id": str(MIGRATION_LOCK),
+    }
+    tag = _dollar(_template("script_journal_start", tag="", **parts), "uuidpk")
+    start = _template("script_journal_start", tag=tag, **parts)
+    rows = ",\n".join(
+        f"        ({n}, {_literal(s.id)}, {_literal(str(s.phase))}, "
+        f"{_literal(json.dumps(s.to_json(), sort_keys=True))})"
+        for n, s in enumerate(plan.steps)
+    )
+    steps = _template("script_journal_steps", migration=_migration(token), rows=rows)
+    return [
+        "-- The migration and every step of it in uuidpk's journal (once: run again, the script",
+        "-- finds its migration by the token below and goes on); this session holds the",
+        "-- migration lock, as apply --online does, until it ends.",
+        "BEGIN;",
+        f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}';",
+        *(_terminated(s) for s in _journal_tables()),
+        _terminated(start),
+        _terminated(steps),
+        "COMMIT;",
+    ]
+
+
+def _journal_tables() -> list[str]:
+    names = ["migrate/create_schema"] + [
+        f"online/{n}"
+        for n in ("journal_migration_table", "journal_step_table", "journal_backfill_table")
+    ]
+    return [templates.statement(f"{n}.sql").as_string(None) for n in names]
+
+
+def _step(step: OnlineStep, key: bytes | None, token: str) -> list[str]:
     out = [_marker(step)]
-    if step.kind in (Kind.TRANSACTION, Kind.KEY):
+    if step.kind is Kind.KEY:
+        # Only uuidpk's own objects: one attempt, no retries needed.
         out += ["BEGIN;", f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}';"]
         out += [_terminated(s) for s in _key_statements(step, key)]
-        out.append("COMMIT;")
+        out += [_terminated(_done(step, token, "transaction_timestamp()")), "COMMIT;"]
+    elif step.kind is Kind.TRANSACTION:
+        out += _retrying(step, token)
     elif step.kind is Kind.INDEX:
         out.append("-- CONCURRENTLY: outside any transaction block (psql autocommit).")
         out += [_terminated(s) for s in step.statements]
+        out.append(_terminated(_done(step, token)))
     elif step.kind is Kind.AUTOCOMMIT:
         out += [_terminated(s) for s in step.statements]
+        out.append(_terminated(_done(step, token)))
     elif step.kind is Kind.BACKFILL:
-        out += _backfill(step)
+        out += _backfill(step, token)
     elif step.kind is Kind.PROOF:
         out += _proof(step)
+        out.append(_terminated(_done(step, token)))
     return out
+
+
+def _retrying(step: OnlineStep, token: str) -> list[str]:
+    statements = "\n".join(f"            EXECUTE {_literal(s)};" for s in step.statements)
+    done = _done(step, token, "statement_timestamp()")
+    parts = {
+        "step": _literal(step.id),
+        "first": str(LOCK_TIMEOUT_MS),
+        "most": str(LOCK_TIMEOUT_MAX_MS),
+        "total": _literal(TOTAL_TIMEOUT),
+        "statements": statements,
+        "done": done,
+    }
+    tag = _dollar(_template("script_transaction", tag="", **parts), "uuidpk")
+    return [
+        "-- One transaction with the statements below, retried while its locks are busy.",
+        _terminated(_template("script_transaction", tag=tag, **parts)),
+    ]
 
 
 def _key_statements(step: OnlineStep, key: bytes | None) -> Iterable[str]:
@@ -207,64 +322,39 @@ def _as_dynamic(statement: str) -> str:
     )
 
 
-def _backfill(step: OnlineStep) -> list[str]:
+def _backfill(step: OnlineStep, token: str) -> list[str]:
     assert step.bound is not None
-    batch = sql.Literal(_as_dynamic(step.statements[0])).as_string(None)
-    bound = sql.Literal(step.bound).as_string(None)
-    label = sql.Literal(step.id).as_string(None)
-    size = 10 if step.by_pages else 1000
+    name = "pg_temp.uuidpk_backfill"
     replica = (
-        "        -- ordinary triggers (the user's updated_at ones) do not fire for this batch\n"
-        "        PERFORM set_config('session_replication_role', 'replica', true);\n"
+        "            -- ordinary triggers (the user's updated_at ones) do not fire for this batch\n"
+        "            PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);"
         if step.replica
         else ""
     )
-    if step.by_pages:
-        stop = "        EXIT WHEN high_water::bigint >= bound::bigint;\n"
-        done = ""
-    else:
-        stop = ""
-        done = "        EXIT WHEN n = 0;\n"
-    body = (
-        "DECLARE\n"
-        "    bound text;\n"
-        "    high_water text;\n"
-        "    next_high text;\n"
-        "    n bigint;\n"
-        "    total bigint := 0;\n"
-        "BEGIN\n"
-        "    -- The end, read now that the fill trigger exists: later rows were filled by it.\n"
-        f"    EXECUTE {bound} INTO bound;\n"
-        "    IF bound IS NULL THEN\n"
-        "        RETURN;\n"
-        "    END IF;\n"
-        "    LOOP\n"
-        f"{stop}"
-        "        -- A batch waiting on an application's row lock holds the rows it updated.\n"
-        f"        PERFORM set_config('lock_timeout', '{LOCK_TIMEOUT}', true);\n"
-        f"{replica}"
-        f"        EXECUTE {batch} INTO next_high, n USING high_water, bound, batch_size;\n"
-        f"{done}"
-        "        high_water := next_high;\n"
-        "        total := total + n;\n"
-        "        -- Each batch its own short transaction: its row locks go now.\n"
-        "        COMMIT;\n"
-        f"        RAISE NOTICE '%: % rows', {label}, total;\n"
-        "    END LOOP;\n"
-        "END\n"
-    )
-    tag = _dollar(body, "uuidpk")
+    parts = {
+        "name": name,
+        "step": _literal(step.id),
+        "migration": _migration(token),
+        "bound": _literal(step.bound),
+        "batch": _literal(_as_dynamic(step.statements[0])),
+        "rows": str(step.rows),
+        "by_pages": "true" if step.by_pages else "false",
+        "start": "10" if step.by_pages else "1000",
+        "least": "1" if step.by_pages else "10",
+        "replica": replica,
+        "lock_timeout": _literal(BATCH_LOCK_TIMEOUT),
+        "total": _literal(TOTAL_TIMEOUT),
+        "done": _done(step, token, "statement_timestamp()"),
+    }
+    tag = _dollar(_template("script_backfill", tag="", **parts), "uuidpk")
+    unit = "pages (the table has no single-column key)" if step.by_pages else "rows"
     return [
-        "-- A procedure in pg_temp: gone with this session if the script stops; it COMMITs",
-        "-- after every keyset batch, which PostgreSQL allows only when CALL runs outside a",
-        "-- transaction block (psql's autocommit). batch_size: rows per batch"
-        + (" (pages here: the table has no single-column key)." if step.by_pages else "."),
-        "CREATE PROCEDURE pg_temp.uuidpk_backfill(batch_size integer)",
-        f"LANGUAGE plpgsql AS {tag}",
-        body.rstrip("\n"),
-        f"{tag};",
-        f"CALL pg_temp.uuidpk_backfill({size});",
-        "DROP PROCEDURE pg_temp.uuidpk_backfill(integer);",
+        "-- A procedure in pg_temp (gone with this session) that COMMITs after every batch and",
+        "-- journals its high-water mark: run again, it goes on from there. CALL ...(NULL) sizes",
+        f"-- each batch to take about 100 ms; CALL ...(n) makes every batch n {unit}.",
+        _terminated(_template("script_backfill", tag=tag, **parts)),
+        f"CALL {name}(NULL);",
+        f"DROP PROCEDURE {name}(integer);",
     ]
 
 
