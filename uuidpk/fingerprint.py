@@ -23,17 +23,29 @@ One query per table computes its own measure and those of the foreign keys decla
 inserts them into uuidpk.fingerprint itself (record_sql), so `generate`'s script records the
 very same fingerprint with the same statements.
 
-A row hash XORs one 64-bit hash per column (of the column's text, seeded with its position) and
-mixes the result; a multiset hash is the sum of row hashes as numeric: duplicate rows count as
-often as they occur, row order does not matter. Text depends on settings (time zone, date style,
-float digits, search_path for deparsed definitions, ...), so those are pinned for the length of
-a measurement (pin_sql) and put back afterwards (unpin_sql).
+A row hash XORs one 64-bit hash per column (seeded with its position) and mixes the result; a
+multiset hash is the sum of row hashes as numeric: duplicate rows count as often as they occur,
+row order does not matter. A column is hashed by its text, except integers and uuids (every
+converted column ends as one), hashed by their own type's hash: one value has one text there,
+so the proof is the same, without writing a text per value (the spec says which, per column).
+Text depends on settings (time zone, date style, float digits, search_path for deparsed
+definitions, ...), so those are pinned for the length of a measurement (pin_sql), with memory
+for its joins as PostgreSQL gives its own foreign-key validation, and put back afterwards
+(unpin_sql).
+
+Inside the migration f() is a sha256 per value: each parent key referenced by validated foreign
+keys is derived once into a temporary table (keep_keys_sql), and the children's references and
+the parent's own key take their f(value) from there by a hash join.
 
 Storage: see store.py. spec is FingerprintSpec.to_json():
-    {"version": 2,
-     "tables": [{"schema", "name", "only", "values", "converted", "keep_text", "identity"}],
-     "foreign_keys": [{"name", "schema", "table", "only", "columns", "identity",
-                       "ref_schema", "ref_table", "ref_only", "ref_columns", "validated", "soft"}]}
+    {"version": 3,
+     "tables": [{"schema", "name", "only", "values", "converted", "keep_text", "identity",
+                 "hashes"}],
+     "foreign_keys": [{"name", "schema", "table", "only", "columns", "identity", "row",
+                       "row_hashes", "ref_schema", "ref_table", "ref_only", "ref_columns",
+                       "validated", "soft"}]}
+"hashes" ("text", "int" or "uuid" per column of values + converted) is new in version 3; a
+version 2 spec (all "text") is still read.
 """
 
 from __future__ import annotations
@@ -50,7 +62,10 @@ from psycopg.rows import dict_row
 
 from . import store, templates
 from .fingerprint_spec import (
+    INT,
     SPEC_VERSION,
+    TEXT,
+    UUID,
     Derived,
     FingerprintSpec,
     ForeignKeySpec,
@@ -81,6 +96,15 @@ PINNED_SETTINGS: dict[str, str] = {
     # Never a fingerprint of only the rows a policy lets this role see: with row_security off,
     # a query that a policy would filter fails instead (superusers and owners see every row).
     "row_security": "off",
+}
+
+# Memory for the measuring queries, as PostgreSQL gives its own foreign-key validation
+# (RI_Initial_Check: work_mem = maintenance_work_mem, hash_mem_multiplier = 1): each query is
+# one scan hash-joined with its parents' keys, and with the default 4MB work_mem a million keys
+# split into batches written to temporary files and read back (about 15 % of a measurement).
+MEMORY_SETTINGS: dict[str, sql.Composable] = {
+    "work_mem": sql.SQL("current_setting('maintenance_work_mem')"),
+    "hash_mem_multiplier": sql.Literal("1"),
 }
 
 Progress = Callable[[str], None]
@@ -133,6 +157,7 @@ class _Relation:
     columns: tuple[str, ...]
     foreign_keys: tuple[ForeignKeySpec, ...]
     object: str | None  # record the table's own measure under this name; None: only its FKs
+    hashes: tuple[str, ...] = ()  # per column: how its values are hashed (fingerprint_spec)
 
 
 def _relations(spec: FingerprintSpec) -> list[_Relation]:
@@ -143,14 +168,16 @@ def _relations(spec: FingerprintSpec) -> list[_Relation]:
     tables = {t.table for t in spec.tables}
     for t in spec.tables:
         fks = tuple(f for f in spec.foreign_keys if f.table == t.table)
-        relations.append(_Relation(t.table, t.only, t.columns, fks, t.object))
+        relations.append(_Relation(t.table, t.only, t.columns, fks, t.object, t.column_hashes))
     others: dict[QualifiedName, list[ForeignKeySpec]] = {}
     for f in spec.foreign_keys:
         if f.table not in tables:
             others.setdefault(f.table, []).append(f)
     for table, declared in sorted(others.items()):
         first = declared[0]
-        relations.append(_Relation(table, first.only, first.row, tuple(declared), None))
+        relations.append(
+            _Relation(table, first.only, first.row, tuple(declared), None, first.row_column_hashes)
+        )
     return relations
 
 
@@ -163,11 +190,16 @@ def _only(flag: bool) -> sql.SQL:
     return sql.SQL("ONLY") if flag else sql.SQL("")
 
 
-def _row_hash(values: Sequence[sql.Composable]) -> sql.Composable:
-    """The hash of some values of one row (column_hash.sql, row_hash.sql)."""
+# The template hashing a column's values, by the column's hash kind (fingerprint_spec).
+_COLUMN_HASH = {TEXT: "column_hash", INT: "column_hash_int", UUID: "column_hash_uuid"}
+
+
+def _row_hash(values: Sequence[tuple[sql.Composable, str]]) -> sql.Composable:
+    """The hash of some values of one row, each with its hash kind (column_hash*.sql,
+    row_hash.sql)."""
     terms: list[sql.Composable] = [
-        _template("column_hash").format(column=value, position=sql.Literal(position))
-        for position, value in enumerate(values, start=1)
+        _template(_COLUMN_HASH[kind]).format(column=value, position=sql.Literal(position))
+        for position, (value, kind) in enumerate(values, start=1)
     ]
     joined = sql.SQL(" # ").join(terms) if terms else sql.SQL("0::int8")
     return _template("row_hash").format(columns=joined)
@@ -204,20 +236,31 @@ def measure_sql(
         key = _kept_key(fk)
         if key is not None and key in kept and fk.columns[0] in derived:
             from_parent.setdefault(fk.columns[0], sql.Identifier(f"p{n}", "d1"))
+    # A parent's own key whose derived values are kept: each row finds its one kept key (a
+    # primary key's value, never NULL, kept from the same rows), a hash join that costs a
+    # fraction of a sha256 per row.
+    own_keys: list[tuple[str, str]] = []
+    for column in index:
+        if column in derived and column not in from_parent and (relation.table, column) in kept:
+            alias = f"s{len(own_keys) + 1}"
+            own_keys.append((column, kept[(relation.table, column)]))
+            from_parent[column] = sql.Identifier(alias, "d1")
     outputs: list[sql.Composable] = []
     for column, i in index.items():
         name = sql.Identifier(column)
         if column in derived and column not in from_parent:
             outputs.append(sql.SQL("{} AS {}").format(derived[column], _value(i)))
-        if column in derived and column in referencing:
+        if column in derived and (column in referencing or column in dict(own_keys)):
             outputs.append(sql.SQL("{} AS {}").format(name, _old(i)))
         elif column not in derived:
             outputs.append(sql.SQL("{} AS {}").format(name, _value(i)))
 
-    def value(column: str) -> sql.Identifier:
+    kinds = dict(zip(relation.columns, relation.hashes or (TEXT,) * len(index), strict=True))
+
+    def value(column: str) -> tuple[sql.Identifier, str]:
         if column in from_parent:
-            return from_parent[column]
-        return sql.Identifier("c", f"uuidpk_v{index[column]}")
+            return from_parent[column], kinds[column]
+        return sql.Identifier("c", f"uuidpk_v{index[column]}"), kinds[column]
 
     def old(column: str) -> sql.Identifier:
         prefix = "uuidpk_o" if column in derived else "uuidpk_v"
@@ -264,6 +307,15 @@ def measure_sql(
                 hash=sql.Identifier(f"fk{n}_hash"),
                 nulls=sql.Identifier(f"fk{n}_nulls"),
                 orphans=sql.Identifier(f"fk{n}_orphans"),
+            )
+        )
+    for n, (column, table) in enumerate(own_keys, start=1):
+        alias = f"s{n}"
+        joins.append(
+            _template("parent_join").format(
+                source=sql.Identifier("pg_temp", table),
+                alias=sql.Identifier(alias),
+                condition=sql.SQL("{} = {}").format(sql.Identifier(alias, "k1"), old(column)),
             )
         )
     return _template("measure_relation").format(
@@ -379,15 +431,19 @@ class Unmeasurable:
 
 def pin_sql() -> sql.Composed:
     """SET LOCAL the pinned settings, keeping the session's values to put back (unpin_sql)."""
+    values = [sql.Literal(v) for v in PINNED_SETTINGS.values()] + list(MEMORY_SETTINGS.values())
     return _template("pin_settings").format(
-        names=sql.Literal(list(PINNED_SETTINGS)), values=sql.Literal(list(PINNED_SETTINGS.values()))
+        names=sql.Literal([*PINNED_SETTINGS, *MEMORY_SETTINGS]),
+        values=sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(values)),
     )
 
 
 def unpin_sql() -> sql.Composed:
     """Put back the settings pin_sql found: inside a migration the statements after a
     measurement run with the user's settings (a view restored with the user's search_path)."""
-    return _template("unpin_settings").format(names=sql.Literal(list(PINNED_SETTINGS)))
+    return _template("unpin_settings").format(
+        names=sql.Literal([*PINNED_SETTINGS, *MEMORY_SETTINGS])
+    )
 
 
 def measure_all(
