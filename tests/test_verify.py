@@ -525,7 +525,41 @@ def test_the_parent_derives_each_key_once(conn: psycopg.Connection) -> None:
         s.as_string(conn) for what, s in fingerprint_sql(spec, derived) if what != "fingerprint run"
     ]
     deriving = [s for s in statements if "uuidpk_uuid(" in s]
-    assert len(deriving) == 1 and deriving[0].startswith("CREATE TEMPORARY TABLE")
+    assert len(deriving) == 1 and deriving[0].startswith("CREATE UNLOGGED TABLE")
+
+
+def test_the_measures_inside_the_migration_may_run_in_parallel(conn: psycopg.Connection) -> None:
+    # A temporary table, a subquery fenced with OFFSET, or INSERT ... SELECT each keep a query
+    # in one process: the kept keys are an unlogged table and each measure a CREATE TABLE AS.
+    load_shop(conn, orders=30)
+    graph = Graph(read_catalog(conn))
+    plan = plan_conversion(graph, [graph.key_of(graph.find_table("order_order"))], Options())
+    spec = fingerprint_spec(graph, plan.closures)
+    derived = derived_columns(graph, plan, spec)
+    plans: dict[str, str] = {}
+
+    def explain_then_record(c: psycopg.Connection) -> None:
+        for what, statement in fingerprint_sql(spec, derived):
+            if what.startswith("fingerprint public."):
+                with c.transaction():
+                    # Parallel plans wherever they are allowed, however small the tables.
+                    c.execute(
+                        "SELECT set_config(CASE WHEN current_setting('server_version_num')::int"
+                        " >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,"
+                        " 'on', true), set_config('parallel_setup_cost', '0', true),"
+                        " set_config('parallel_tuple_cost', '0', true),"
+                        " set_config('min_parallel_table_scan_size', '0', true)"
+                    )
+                    rows = c.execute(sql.SQL("EXPLAIN ") + statement).fetchall()
+                    plans[what] = "\n".join(r[0] for r in rows)
+                    raise psycopg.Rollback()  # the settings go with the savepoint
+            c.execute(statement)
+
+    apply_offline(conn, plan, before=explain_then_record, dry_run=True)
+    assert set(plans) == {f"fingerprint {t.object}" for t in spec.tables}
+    for what, text in plans.items():
+        assert "Gather" in text, f"{what}:\n{text}"
+        assert "Parallel Seq Scan" in text, f"{what}:\n{text}"
 
 
 def test_measuring_has_the_memory_of_a_foreign_key_validation(conn: psycopg.Connection) -> None:
@@ -558,12 +592,10 @@ def test_every_measure_query_parses() -> None:
     spec = FingerprintSpec((TableSpec(table, True, ("c",), ("a", "b"), (), ("c",)),), (fk,))
     derived = {"a": sql.SQL("pg_temp.uuidpk_uuid('s.t', {}::bigint)").format(sql.Identifier("a"))}
     for relation in _relations(spec):
-        for text in (
-            measure_sql(relation).as_string(None),
-            record_sql(relation, derived).as_string(None),
-        ):
+        measure_into, record, forget = (s.as_string(None) for s in record_sql(relation, derived))
+        for text in (measure_sql(relation).as_string(None), measure_into, record, forget):
             sqlglot.parse_one(text, read="postgres")
-            assert ODD in text
+        assert all(ODD in text for text in (measure_sql(relation).as_string(None), measure_into))
 
 
 def test_compare_reports_only_what_changed() -> None:

@@ -34,8 +34,11 @@ for its joins as PostgreSQL gives its own foreign-key validation, and put back a
 (unpin_sql).
 
 Inside the migration f() is a sha256 per value: each parent key referenced by validated foreign
-keys is derived once into a temporary table (keep_keys_sql), and the children's references and
-the parent's own key take their f(value) from there by a hash join.
+keys is derived once into a table of kept keys (keep_keys_sql), and the children's references
+and the parent's own key take their f(value) from there by a hash join. Kept keys are an
+unlogged table in the tool's schema and each measure is written by CREATE TABLE AS, so that
+PostgreSQL can scan, join and hash with parallel workers (a temporary table, a subquery fenced
+with OFFSET or an INSERT ... SELECT would keep the query in one process).
 
 Storage: see store.py. spec is FingerprintSpec.to_json():
     {"version": 3,
@@ -246,9 +249,11 @@ def measure_sql(
             own_keys.append((column, kept[(relation.table, column)]))
             from_parent[column] = sql.Identifier(alias, "d1")
     outputs: list[sql.Composable] = []
+    inline = False
     for column, i in index.items():
         name = sql.Identifier(column)
         if column in derived and column not in from_parent:
+            inline = True
             outputs.append(sql.SQL("{} AS {}").format(derived[column], _value(i)))
         if column in derived and (column in referencing or column in dict(own_keys)):
             outputs.append(sql.SQL("{} AS {}").format(name, _old(i)))
@@ -290,7 +295,7 @@ def measure_sql(
             table=sql.Identifier(fk.ref_table.schema, fk.ref_table.name),
         )
         if kept_key is not None and kept_key in kept:
-            source = sql.Identifier("pg_temp", kept[kept_key])
+            source = _kept_table(kept[kept_key])
         joins.append(
             _template("parent_join").format(
                 source=source, alias=sql.Identifier(alias), condition=condition
@@ -313,7 +318,7 @@ def measure_sql(
         alias = f"s{n}"
         joins.append(
             _template("parent_join").format(
-                source=sql.Identifier("pg_temp", table),
+                source=_kept_table(table),
                 alias=sql.Identifier(alias),
                 condition=sql.SQL("{} = {}").format(sql.Identifier(alias, "k1"), old(column)),
             )
@@ -323,12 +328,20 @@ def measure_sql(
         columns=sql.SQL(",\n               ").join(outputs) if outputs else sql.SQL("1"),
         # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the aggregates, which
         # would compute each derivation (a sha256) once per hash that uses it, not once a row.
-        fence=sql.SQL(" OFFSET 0" if derived else ""),
+        # Only where a derivation is computed here: a subquery with OFFSET runs in the leader
+        # alone, while values taken from kept keys let the whole query run in parallel.
+        fence=sql.SQL(" OFFSET 0" if inline else ""),
         aggregates=sql.SQL("").join(sql.SQL(",\n       ") + a for a in aggregates),
         only=_only(relation.only),
         table=sql.Identifier(relation.table.schema, relation.table.name),
         joins=sql.SQL("\n").join(joins),
     )
+
+
+def _kept_table(name: str) -> sql.Identifier:
+    """Where kept keys live for the length of a fingerprint (keep_keys.sql): the tool's schema,
+    not pg_temp, so that parallel workers can read them."""
+    return sql.Identifier("uuidpk", name)
 
 
 def _value(i: int) -> sql.Identifier:
@@ -367,9 +380,9 @@ def keep_keys_sql(
         expression = derived.get(table, {}).get(column)
         if expression is None:
             continue
-        name = f"uuidpk_keys_{len(kept) + 1}"
+        name = f"fingerprint_keys_{len(kept) + 1}"
         kept[key] = name
-        target = sql.Identifier("pg_temp", name)
+        target = _kept_table(name)
         statements.append(
             _template("keep_keys").format(
                 name=target,
@@ -388,8 +401,9 @@ def record_sql(
     derived: Mapping[str, sql.Composable],
     kept: Mapping[KeptKey, str] | None = None,
     target: str = "record_values",
-) -> sql.Composed:
-    """Measure a relation and insert its values into the current run (record_values.sql), or
+) -> list[sql.Composed]:
+    """Measure a relation into a temporary table (measure_into.sql), insert its values into the
+    current run (record_values.sql), drop the temporary table; or, in one statement, measure it
     as it is now into an online migration's end (record_after.sql)."""
     rows = sql.SQL(",\n       ").join(
         sql.SQL("({}, {}, m.{}, {})").format(
@@ -402,9 +416,22 @@ def record_sql(
         )
         for kind, obj, count, h in _kinds(relation)
     )
-    return _template(target).format(
-        run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
-    )
+    if target != "record_values":
+        return [
+            _template(target).format(
+                run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
+            )
+        ]
+    # PostgreSQL 15 plans INSERT ... SELECT without parallel workers, CREATE TABLE AS with them:
+    # the measure goes through a temporary table of one row.
+    measured = sql.Identifier("pg_temp", "uuidpk_measure")
+    return [
+        _template("measure_into").format(
+            name=measured, measure=measure_sql(relation, derived, kept)
+        ),
+        _template("record_values").format(run=store.current_run_sql(), source=measured, rows=rows),
+        _template("drop_keys").format(name=measured),
+    ]
 
 
 def _as_int(value: Decimal | int | None) -> int:
@@ -514,14 +541,12 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
     kept, keep = keep_keys_sql(spec, derived)
     statements += [("fingerprint parent keys", s) for s in keep]
     for relation in _relations(spec):
-        statements.append(
-            (
-                f"fingerprint {display_name(relation.table)}",
-                record_sql(relation, derived.get(relation.table, {}), kept),
-            )
-        )
+        measure, record, forget = record_sql(relation, derived.get(relation.table, {}), kept)
+        statements.append((f"fingerprint {display_name(relation.table)}", measure))
+        statements.append(("record the measures", record))
+        statements.append(("forget the measures", forget))
     statements += [
-        ("forget parent keys", _template("drop_keys").format(name=sql.Identifier("pg_temp", n)))
+        ("forget parent keys", _template("drop_keys").format(name=_kept_table(n)))
         for n in kept.values()
     ]
     statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql()]
@@ -533,7 +558,7 @@ def measure_again_sql(spec: FingerprintSpec) -> list[Statement]:
     """Every relation of the spec measured as it is now into pg_temp.uuidpk_after: an online
     migration's end (online_fingerprint.py). For the caller to run under pin_sql()."""
     statements: list[Statement] = [_template("after_table")]
-    statements += [record_sql(r, {}, target="record_after") for r in _relations(spec)]
+    statements += [s for r in _relations(spec) for s in record_sql(r, {}, target="record_after")]
     return statements
 
 
