@@ -212,10 +212,10 @@ def estimate_locks(
         },
         "user_schemas",
     )
-    # The fingerprint writes each table's measures through a temporary table (with its TOAST
-    # table and index: a numeric column) and each parent's kept keys into an unlogged one; they
-    # are dropped at once, but their locks last until the transaction ends.
-    measured = 4 * len(needs.replaced) if needs.fingerprint else 0
+    # The fingerprint writes each table's measures through a temporary table and each parent's
+    # kept keys into an unlogged one (neither with a TOAST table); they are dropped at once, but
+    # their locks last until the transaction ends.
+    measured = 2 * len(needs.replaced) if needs.fingerprint else 0
     return LockEstimate(
         # The tool's own tables, the pg_temp functions' tables: a few dozen more.
         needed=int(row["needed"]) + 32 + measured,
