@@ -450,7 +450,9 @@ os.write(fd, b"%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
 """
 
 
-def run_client(argv: Sequence[str], stdin_text: str | None = None) -> ClientRun:
+def run_client(
+    argv: Sequence[str], stdin_text: str | None = None, cwd: Path | None = None
+) -> ClientRun:
     """Run one client to completion: wall time, its own peak RSS and its stderr lines with the
     time each arrived (apply prints a line as each step starts)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -465,7 +467,7 @@ def run_client(argv: Sequence[str], stdin_text: str | None = None) -> ClientRun:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            cwd=REPO,
+            cwd=cwd or REPO,
             pass_fds=(write_end,),
         )
     finally:
@@ -545,6 +547,28 @@ def _apply(*extra: str) -> Callable[[str], ClientRun]:
         )
 
     return run
+
+
+def _apply_at(checkout: Path, *extra: str) -> Callable[[str], ClientRun]:
+    """`uuidpk apply` of another checkout (--baseline): `python -m` imports the uuidpk package
+    of its working directory before the installed one."""
+
+    def run(dsn: str) -> ClientRun:
+        argv = uuidpk_argv("apply", "--dsn", dsn, "--table", "public.order_order", "--yes", *extra)
+        return run_client(argv, cwd=checkout)
+
+    return run
+
+
+def baseline_methods(checkout: Path) -> list[Method]:
+    """apply and apply --verify of another checkout (e.g. `git archive main` unpacked), to time
+    a change against the code before it in one run: same server, same copies, interleaved."""
+    if not (checkout / "uuidpk" / "__init__.py").is_file():
+        raise SystemExit(f"--baseline {checkout}: no uuidpk package there")
+    return [
+        Method("uuidpk@base", _apply_at(checkout), steps=True),
+        Method("uuidpk+verify@base", _apply_at(checkout, "--verify"), steps=True),
+    ]
 
 
 def _script(dsn: str) -> ClientRun:
@@ -1244,6 +1268,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--inspect-tables", type=int, default=2000, help=argparse.SUPPRESS)
     parser.add_argument("--inspect-fks", type=int, default=5000, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="also run apply and apply --verify of the checkout in DIR (uuidpk@base rows)",
+    )
     bench_load.add_arguments(parser)
     return parser.parse_args(argv)
 
@@ -1278,6 +1308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra = dict(s.split("=", 1) for s in args.set)
     load_options = bench_load.options_from(args)
     methods = available_methods(load_options)
+    if args.baseline:
+        methods += baseline_methods(args.baseline)
     if args.only:
         unknown = set(args.only) - {m.name for m in methods}
         if unknown:

@@ -5,7 +5,7 @@ experiment on its own copy, every measure as wall seconds, server CPU seconds (a
 the server, from /proc: steadier than wall time on a shared machine) and WAL written:
 
     steps    the script of `uuidpk generate`, statement by statement, in one transaction
-    memory   the largest table's ALTER under maintenance_work_mem 64MB/1GB/2GB and
+    memory   the largest table's ALTER under maintenance_work_mem 64MB/256MB/1GB and
              max_parallel_maintenance_workers 0/2
     hash     the derivation alone (SELECT count(expr)) per closure column, current vs proposed,
              and the largest table's ALTER with cheap sorted / cheap random / current / proposed
@@ -342,7 +342,7 @@ def exp_memory(lab: Lab) -> None:
     with lab.copy("memory") as conn:
         conn.execute(key_function(CURRENT_BODY))
         for workers in (0, 2):
-            for mwm in ("64MB", "1GB", "2GB"):
+            for mwm in ("64MB", "256MB", "1GB"):
                 lab.checkpoint()
                 conn.execute("BEGIN")
                 conn.execute(f"SET LOCAL maintenance_work_mem = '{mwm}'")

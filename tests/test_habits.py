@@ -113,3 +113,40 @@ def test_a_password_in_the_config_file_is_refused_unquoted(tmp_path: Path) -> No
     path.write_text('[apply]\npassword = "hunter2-secret"\n')
     line = assert_clean_failure(uuidpk("--config", str(path), "inspect", "--all"), code=2)
     assert "no password" in line and "hunter2-secret" not in line
+
+
+# -- index builds -------------------------------------------------------------------------------
+
+
+def test_index_build_memory_and_workers_are_options(
+    shop_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    default = assert_ok(uuidpk("generate", "--dsn", shop_dsn, "--table", "order_order")).out
+    assert """SET LOCAL "maintenance_work_mem" = '1GB';""" in default
+    assert """SET LOCAL "max_parallel_maintenance_workers" = '2';""" in default
+    # A bare number is megabytes (PostgreSQL would read kilobytes): the unit is written out.
+    flags = ["--maintenance-work-mem", "300", "--parallel-maintenance-workers", "0"]
+    given = assert_ok(uuidpk("generate", "--dsn", shop_dsn, "--table", "order_order", *flags))
+    assert """SET LOCAL "maintenance_work_mem" = '300MB';""" in given.out
+    assert """SET LOCAL "max_parallel_maintenance_workers" = '0';""" in given.out
+    (tmp_path / "uuidpk.toml").write_text(
+        'maintenance-work-mem = "512MB"\nparallel-maintenance-workers = 1\n'
+    )
+    by_file = assert_ok(uuidpk("generate", "--dsn", shop_dsn, "--table", "order_order")).out
+    assert """SET LOCAL "maintenance_work_mem" = '512MB';""" in by_file
+    assert """SET LOCAL "max_parallel_maintenance_workers" = '1';""" in by_file
+    for bad in ("12XB", "0MB", "-1GB"):
+        line = assert_clean_failure(
+            uuidpk(
+                "generate",
+                "--dsn",
+                shop_dsn,
+                "--table",
+                "order_order",
+                "--maintenance-work-mem",
+                bad,
+            ),
+            code=2,
+        )
+        assert bad in line

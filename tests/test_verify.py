@@ -29,9 +29,12 @@ from uuidpk.fingerprint import (
     _relations,
     derived_columns,
     fingerprint_spec,
+    fingerprint_sql,
     measure_sql,
+    pin_sql,
     record_fingerprint,
     record_sql,
+    unpin_sql,
 )
 from uuidpk.graph import Graph
 from uuidpk.model import QualifiedName
@@ -472,6 +475,106 @@ def test_the_spec_names_unconverted_columns_and_every_closure_key(
     assert FingerprintSpec.from_json(spec.to_json()) == spec
 
 
+def test_integers_and_uuids_are_hashed_by_their_type(conn: psycopg.Connection) -> None:
+    # Writing the text of every integer and uuid was most of a measurement's cost; their own
+    # hashes prove the same (one value, one text). A converted column is hashed as the uuid it
+    # becomes, before (f(old)) and after.
+    load_shop(conn, orders=1)
+    graph = Graph(read_catalog(conn))
+    plan = plan_conversion(graph, [graph.key_of(graph.find_table("order_order"))], Options())
+    spec = fingerprint_spec(graph, plan.closures)
+    tables = {t.table.name: t for t in spec.tables}
+    order = tables["order_order"]
+    assert dict(zip(order.columns, order.column_hashes, strict=True)) == {
+        "number": "text",
+        "created_at": "text",
+        "status": "text",
+        "total": "text",
+        "id": "uuid",
+        "original_id": "uuid",
+    }
+    gift = tables["order_order_gift_cards"]
+    assert gift.column_hashes == ("int", "int", "uuid")
+    assert FingerprintSpec.from_json(spec.to_json()) == spec
+    text = measure_sql(next(r for r in _relations(spec) if r.object == gift.object)).as_string(None)
+    assert 'hashint8extended("c"."uuidpk_v1"::int8, 1)' in text
+    assert 'uuid_hash_extended("c"."uuidpk_v3", 3)' in text
+    assert "hashtextextended" not in text
+
+
+def test_a_version_2_spec_is_read_with_every_column_by_its_text() -> None:
+    table = QualifiedName("public", "t")
+    data = FingerprintSpec((TableSpec(table, True, ("v",), ("p",)),), ()).to_json()
+    data["version"] = 2
+    for t in data["tables"]:
+        del t["hashes"]
+    spec = FingerprintSpec.from_json(data)
+    assert spec.tables[0].column_hashes == ("text", "text")
+    assert "hashtextextended" in measure_sql(_relations(spec)[0]).as_string(None)
+
+
+def test_the_parent_derives_each_key_once(conn: psycopg.Connection) -> None:
+    # f() is a sha256: the parent's keys are derived once into the kept keys, and the parent's
+    # own measurement joins them as its children do.
+    load_shop(conn, orders=1)
+    graph = Graph(read_catalog(conn))
+    plan = plan_conversion(graph, [graph.key_of(graph.find_table("order_order"))], Options())
+    spec = fingerprint_spec(graph, plan.closures)
+    derived = derived_columns(graph, plan, spec)
+    statements = [
+        s.as_string(conn) for what, s in fingerprint_sql(spec, derived) if what != "fingerprint run"
+    ]
+    deriving = [s for s in statements if "uuidpk_uuid(" in s]
+    assert len(deriving) == 1 and deriving[0].startswith("CREATE UNLOGGED TABLE")
+
+
+def test_the_measures_inside_the_migration_may_run_in_parallel(conn: psycopg.Connection) -> None:
+    # A temporary table, a subquery fenced with OFFSET, or INSERT ... SELECT each keep a query
+    # in one process: the kept keys are an unlogged table and each measure a CREATE TABLE AS.
+    load_shop(conn, orders=30)
+    graph = Graph(read_catalog(conn))
+    plan = plan_conversion(graph, [graph.key_of(graph.find_table("order_order"))], Options())
+    spec = fingerprint_spec(graph, plan.closures)
+    derived = derived_columns(graph, plan, spec)
+    plans: dict[str, str] = {}
+
+    def explain_then_record(c: psycopg.Connection) -> None:
+        for what, statement in fingerprint_sql(spec, derived):
+            if what.startswith("fingerprint public."):
+                with c.transaction():
+                    # Parallel plans wherever they are allowed, however small the tables.
+                    c.execute(
+                        "SELECT set_config(CASE WHEN current_setting('server_version_num')::int"
+                        " >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,"
+                        " 'on', true), set_config('parallel_setup_cost', '0', true),"
+                        " set_config('parallel_tuple_cost', '0', true),"
+                        " set_config('min_parallel_table_scan_size', '0', true)"
+                    )
+                    rows = c.execute(sql.SQL("EXPLAIN ") + statement).fetchall()
+                    plans[what] = "\n".join(r[0] for r in rows)
+                    raise psycopg.Rollback()  # the settings go with the savepoint
+            c.execute(statement)
+
+    apply_offline(conn, plan, before=explain_then_record, dry_run=True)
+    assert set(plans) == {f"fingerprint {t.object}" for t in spec.tables}
+    for what, text in plans.items():
+        assert "Gather" in text, f"{what}:\n{text}"
+        assert "Parallel Seq Scan" in text, f"{what}:\n{text}"
+
+
+def test_measuring_has_the_memory_of_a_foreign_key_validation(conn: psycopg.Connection) -> None:
+    # PostgreSQL validates a foreign key with work_mem = maintenance_work_mem; the measuring
+    # joins get the same, and the session's own settings come back afterwards.
+    with conn.transaction():
+        conn.execute("SET LOCAL maintenance_work_mem = '96MB'")
+        conn.execute("SET LOCAL work_mem = '4MB'")
+        conn.execute(pin_sql())
+        assert conn.execute("SELECT current_setting('work_mem')").fetchone() == ("96MB",)
+        assert conn.execute("SELECT current_setting('hash_mem_multiplier')").fetchone() == ("1",)
+        conn.execute(unpin_sql())
+        assert conn.execute("SELECT current_setting('work_mem')").fetchone() == ("4MB",)
+
+
 def test_every_measure_query_parses() -> None:
     table = QualifiedName("Odd Schema", 'Order "x"')
     fk = ForeignKeySpec(
@@ -489,12 +592,10 @@ def test_every_measure_query_parses() -> None:
     spec = FingerprintSpec((TableSpec(table, True, ("c",), ("a", "b"), (), ("c",)),), (fk,))
     derived = {"a": sql.SQL("pg_temp.uuidpk_uuid('s.t', {}::bigint)").format(sql.Identifier("a"))}
     for relation in _relations(spec):
-        for text in (
-            measure_sql(relation).as_string(None),
-            record_sql(relation, derived).as_string(None),
-        ):
+        measure_into, record, forget = (s.as_string(None) for s in record_sql(relation, derived))
+        for text in (measure_sql(relation).as_string(None), measure_into, record, forget):
             sqlglot.parse_one(text, read="postgres")
-            assert ODD in text
+        assert all(ODD in text for text in (measure_sql(relation).as_string(None), measure_into))
 
 
 def test_compare_reports_only_what_changed() -> None:

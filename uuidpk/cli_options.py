@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 import psycopg
 
-from . import durations, pipeline
+from . import durations, pipeline, sizes
 from .connection import redact, with_parameters
 from .derive import read_key
 from .errors import RefusedAll, UsageProblem, UuidpkError, primary_message
@@ -246,6 +246,22 @@ def conversion_options(func: F) -> F:
         "(10s, 500ms, 2min; a bare number is seconds); 0 waits.",
     )(func)
     func = click.option(
+        "--maintenance-work-mem",
+        default=Options.maintenance_work_mem,
+        show_default=True,
+        metavar="SIZE",
+        help="Memory for each index build of the rewrites and for the fingerprint's joins "
+        "(256MB, 1GB; a bare number is MB).",
+    )(func)
+    func = click.option(
+        "--parallel-maintenance-workers",
+        type=click.IntRange(min=0, max=1024),
+        default=Options.parallel_maintenance_workers,
+        show_default=True,
+        help="Parallel workers per index build (PostgreSQL's max_parallel_maintenance_workers;"
+        " 0: none).",
+    )(func)
+    func = click.option(
         "--order-by",
         metavar="COLUMN",
         help="With --uuid v7: the root tables' creation timestamp column (else old id order).",
@@ -275,6 +291,8 @@ def options_from(
     uuid_version: str,
     order_by: str | None,
     lock_timeout: str,
+    maintenance_work_mem: str = Options.maintenance_work_mem,
+    parallel_maintenance_workers: int = Options.parallel_maintenance_workers,
 ) -> Options:
     if order_by and uuid_version != "v7":
         raise click.UsageError("--order-by needs --uuid v7")
@@ -285,6 +303,8 @@ def options_from(
         uuid_version=7 if uuid_version == "v7" else 8,
         order_by=order_by,
         lock_timeout=durations.setting(lock_timeout, "--lock-timeout"),
+        maintenance_work_mem=sizes.setting(maintenance_work_mem, "--maintenance-work-mem"),
+        parallel_maintenance_workers=parallel_maintenance_workers,
     )
 
 

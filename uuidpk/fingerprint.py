@@ -23,17 +23,32 @@ One query per table computes its own measure and those of the foreign keys decla
 inserts them into uuidpk.fingerprint itself (record_sql), so `generate`'s script records the
 very same fingerprint with the same statements.
 
-A row hash XORs one 64-bit hash per column (of the column's text, seeded with its position) and
-mixes the result; a multiset hash is the sum of row hashes as numeric: duplicate rows count as
-often as they occur, row order does not matter. Text depends on settings (time zone, date style,
-float digits, search_path for deparsed definitions, ...), so those are pinned for the length of
-a measurement (pin_sql) and put back afterwards (unpin_sql).
+A row hash XORs one 64-bit hash per column (seeded with its position) and mixes the result; a
+multiset hash is the sum of row hashes as numeric: duplicate rows count as often as they occur,
+row order does not matter. A column is hashed by its text, except integers and uuids (every
+converted column ends as one), hashed by their own type's hash: one value has one text there,
+so the proof is the same, without writing a text per value (the spec says which, per column).
+Text depends on settings (time zone, date style, float digits, search_path for deparsed
+definitions, ...), so those are pinned for the length of a measurement (pin_sql), with memory
+for its joins as PostgreSQL gives its own foreign-key validation, and put back afterwards
+(unpin_sql).
+
+Inside the migration f() is a sha256 per value: each parent key referenced by validated foreign
+keys is derived once into a table of kept keys (keep_keys_sql), and the children's references
+and the parent's own key take their f(value) from there by a hash join. Kept keys are an
+unlogged table in the tool's schema and each measure is written by CREATE TABLE AS, so that
+PostgreSQL can scan, join and hash with parallel workers (a temporary table, a subquery fenced
+with OFFSET or an INSERT ... SELECT would keep the query in one process).
 
 Storage: see store.py. spec is FingerprintSpec.to_json():
-    {"version": 2,
-     "tables": [{"schema", "name", "only", "values", "converted", "keep_text", "identity"}],
-     "foreign_keys": [{"name", "schema", "table", "only", "columns", "identity",
-                       "ref_schema", "ref_table", "ref_only", "ref_columns", "validated", "soft"}]}
+    {"version": 3,
+     "tables": [{"schema", "name", "only", "values", "converted", "keep_text", "identity",
+                 "hashes"}],
+     "foreign_keys": [{"name", "schema", "table", "only", "columns", "identity", "row",
+                       "row_hashes", "ref_schema", "ref_table", "ref_only", "ref_columns",
+                       "validated", "soft"}]}
+"hashes" ("text", "int" or "uuid" per column of values + converted) is new in version 3; a
+version 2 spec (all "text") is still read.
 """
 
 from __future__ import annotations
@@ -50,7 +65,10 @@ from psycopg.rows import dict_row
 
 from . import store, templates
 from .fingerprint_spec import (
+    INT,
     SPEC_VERSION,
+    TEXT,
+    UUID,
     Derived,
     FingerprintSpec,
     ForeignKeySpec,
@@ -81,6 +99,15 @@ PINNED_SETTINGS: dict[str, str] = {
     # Never a fingerprint of only the rows a policy lets this role see: with row_security off,
     # a query that a policy would filter fails instead (superusers and owners see every row).
     "row_security": "off",
+}
+
+# Memory for the measuring queries, as PostgreSQL gives its own foreign-key validation
+# (RI_Initial_Check: work_mem = maintenance_work_mem, hash_mem_multiplier = 1): each query is
+# one scan hash-joined with its parents' keys, and with the default 4MB work_mem a million keys
+# split into batches written to temporary files and read back (about 15 % of a measurement).
+MEMORY_SETTINGS: dict[str, sql.Composable] = {
+    "work_mem": sql.SQL("current_setting('maintenance_work_mem')"),
+    "hash_mem_multiplier": sql.Literal("1"),
 }
 
 Progress = Callable[[str], None]
@@ -133,6 +160,7 @@ class _Relation:
     columns: tuple[str, ...]
     foreign_keys: tuple[ForeignKeySpec, ...]
     object: str | None  # record the table's own measure under this name; None: only its FKs
+    hashes: tuple[str, ...] = ()  # per column: how its values are hashed (fingerprint_spec)
 
 
 def _relations(spec: FingerprintSpec) -> list[_Relation]:
@@ -143,14 +171,16 @@ def _relations(spec: FingerprintSpec) -> list[_Relation]:
     tables = {t.table for t in spec.tables}
     for t in spec.tables:
         fks = tuple(f for f in spec.foreign_keys if f.table == t.table)
-        relations.append(_Relation(t.table, t.only, t.columns, fks, t.object))
+        relations.append(_Relation(t.table, t.only, t.columns, fks, t.object, t.column_hashes))
     others: dict[QualifiedName, list[ForeignKeySpec]] = {}
     for f in spec.foreign_keys:
         if f.table not in tables:
             others.setdefault(f.table, []).append(f)
     for table, declared in sorted(others.items()):
         first = declared[0]
-        relations.append(_Relation(table, first.only, first.row, tuple(declared), None))
+        relations.append(
+            _Relation(table, first.only, first.row, tuple(declared), None, first.row_column_hashes)
+        )
     return relations
 
 
@@ -163,11 +193,16 @@ def _only(flag: bool) -> sql.SQL:
     return sql.SQL("ONLY") if flag else sql.SQL("")
 
 
-def _row_hash(values: Sequence[sql.Composable]) -> sql.Composable:
-    """The hash of some values of one row (column_hash.sql, row_hash.sql)."""
+# The template hashing a column's values, by the column's hash kind (fingerprint_spec).
+_COLUMN_HASH = {TEXT: "column_hash", INT: "column_hash_int", UUID: "column_hash_uuid"}
+
+
+def _row_hash(values: Sequence[tuple[sql.Composable, str]]) -> sql.Composable:
+    """The hash of some values of one row, each with its hash kind (column_hash*.sql,
+    row_hash.sql)."""
     terms: list[sql.Composable] = [
-        _template("column_hash").format(column=value, position=sql.Literal(position))
-        for position, value in enumerate(values, start=1)
+        _template(_COLUMN_HASH[kind]).format(column=value, position=sql.Literal(position))
+        for position, (value, kind) in enumerate(values, start=1)
     ]
     joined = sql.SQL(" # ").join(terms) if terms else sql.SQL("0::int8")
     return _template("row_hash").format(columns=joined)
@@ -204,20 +239,33 @@ def measure_sql(
         key = _kept_key(fk)
         if key is not None and key in kept and fk.columns[0] in derived:
             from_parent.setdefault(fk.columns[0], sql.Identifier(f"p{n}", "d1"))
+    # A parent's own key whose derived values are kept: each row finds its one kept key (a
+    # primary key's value, never NULL, kept from the same rows), a hash join that costs a
+    # fraction of a sha256 per row.
+    own_keys: list[tuple[str, str]] = []
+    for column in index:
+        if column in derived and column not in from_parent and (relation.table, column) in kept:
+            alias = f"s{len(own_keys) + 1}"
+            own_keys.append((column, kept[(relation.table, column)]))
+            from_parent[column] = sql.Identifier(alias, "d1")
     outputs: list[sql.Composable] = []
+    inline = False
     for column, i in index.items():
         name = sql.Identifier(column)
         if column in derived and column not in from_parent:
+            inline = True
             outputs.append(sql.SQL("{} AS {}").format(derived[column], _value(i)))
-        if column in derived and column in referencing:
+        if column in derived and (column in referencing or column in dict(own_keys)):
             outputs.append(sql.SQL("{} AS {}").format(name, _old(i)))
         elif column not in derived:
             outputs.append(sql.SQL("{} AS {}").format(name, _value(i)))
 
-    def value(column: str) -> sql.Identifier:
+    kinds = dict(zip(relation.columns, relation.hashes or (TEXT,) * len(index), strict=True))
+
+    def value(column: str) -> tuple[sql.Identifier, str]:
         if column in from_parent:
-            return from_parent[column]
-        return sql.Identifier("c", f"uuidpk_v{index[column]}")
+            return from_parent[column], kinds[column]
+        return sql.Identifier("c", f"uuidpk_v{index[column]}"), kinds[column]
 
     def old(column: str) -> sql.Identifier:
         prefix = "uuidpk_o" if column in derived else "uuidpk_v"
@@ -247,7 +295,7 @@ def measure_sql(
             table=sql.Identifier(fk.ref_table.schema, fk.ref_table.name),
         )
         if kept_key is not None and kept_key in kept:
-            source = sql.Identifier("pg_temp", kept[kept_key])
+            source = _kept_table(kept[kept_key])
         joins.append(
             _template("parent_join").format(
                 source=source, alias=sql.Identifier(alias), condition=condition
@@ -266,17 +314,34 @@ def measure_sql(
                 orphans=sql.Identifier(f"fk{n}_orphans"),
             )
         )
+    for n, (column, table) in enumerate(own_keys, start=1):
+        alias = f"s{n}"
+        joins.append(
+            _template("parent_join").format(
+                source=_kept_table(table),
+                alias=sql.Identifier(alias),
+                condition=sql.SQL("{} = {}").format(sql.Identifier(alias, "k1"), old(column)),
+            )
+        )
     return _template("measure_relation").format(
         row_hash=_row_hash([value(c) for c in relation.columns]),
         columns=sql.SQL(",\n               ").join(outputs) if outputs else sql.SQL("1"),
         # OFFSET 0 keeps PostgreSQL from pulling the subquery up into the aggregates, which
         # would compute each derivation (a sha256) once per hash that uses it, not once a row.
-        fence=sql.SQL(" OFFSET 0" if derived else ""),
+        # Only where a derivation is computed here: a subquery with OFFSET runs in the leader
+        # alone, while values taken from kept keys let the whole query run in parallel.
+        fence=sql.SQL(" OFFSET 0" if inline else ""),
         aggregates=sql.SQL("").join(sql.SQL(",\n       ") + a for a in aggregates),
         only=_only(relation.only),
         table=sql.Identifier(relation.table.schema, relation.table.name),
         joins=sql.SQL("\n").join(joins),
     )
+
+
+def _kept_table(name: str) -> sql.Identifier:
+    """Where kept keys live for the length of a fingerprint (keep_keys.sql): the tool's schema,
+    not pg_temp, so that parallel workers can read them."""
+    return sql.Identifier("uuidpk", name)
 
 
 def _value(i: int) -> sql.Identifier:
@@ -315,9 +380,9 @@ def keep_keys_sql(
         expression = derived.get(table, {}).get(column)
         if expression is None:
             continue
-        name = f"uuidpk_keys_{len(kept) + 1}"
+        name = f"fingerprint_keys_{len(kept) + 1}"
         kept[key] = name
-        target = sql.Identifier("pg_temp", name)
+        target = _kept_table(name)
         statements.append(
             _template("keep_keys").format(
                 name=target,
@@ -336,8 +401,9 @@ def record_sql(
     derived: Mapping[str, sql.Composable],
     kept: Mapping[KeptKey, str] | None = None,
     target: str = "record_values",
-) -> sql.Composed:
-    """Measure a relation and insert its values into the current run (record_values.sql), or
+) -> list[sql.Composed]:
+    """Measure a relation into a temporary table (measure_into.sql), insert its values into the
+    current run (record_values.sql), drop the temporary table; or, in one statement, measure it
     as it is now into an online migration's end (record_after.sql)."""
     rows = sql.SQL(",\n       ").join(
         sql.SQL("({}, {}, m.{}, {})").format(
@@ -350,9 +416,22 @@ def record_sql(
         )
         for kind, obj, count, h in _kinds(relation)
     )
-    return _template(target).format(
-        run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
-    )
+    if target != "record_values":
+        return [
+            _template(target).format(
+                run=store.current_run_sql(), measure=measure_sql(relation, derived, kept), rows=rows
+            )
+        ]
+    # PostgreSQL 15 plans INSERT ... SELECT without parallel workers, CREATE TABLE AS with them:
+    # the measure goes through a temporary table of one row.
+    measured = sql.Identifier("pg_temp", "uuidpk_measure")
+    return [
+        _template("measure_into").format(
+            name=measured, measure=measure_sql(relation, derived, kept)
+        ),
+        _template("record_values").format(run=store.current_run_sql(), source=measured, rows=rows),
+        _template("drop_keys").format(name=measured),
+    ]
 
 
 def _as_int(value: Decimal | int | None) -> int:
@@ -379,15 +458,19 @@ class Unmeasurable:
 
 def pin_sql() -> sql.Composed:
     """SET LOCAL the pinned settings, keeping the session's values to put back (unpin_sql)."""
+    values = [sql.Literal(v) for v in PINNED_SETTINGS.values()] + list(MEMORY_SETTINGS.values())
     return _template("pin_settings").format(
-        names=sql.Literal(list(PINNED_SETTINGS)), values=sql.Literal(list(PINNED_SETTINGS.values()))
+        names=sql.Literal([*PINNED_SETTINGS, *MEMORY_SETTINGS]),
+        values=sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(values)),
     )
 
 
 def unpin_sql() -> sql.Composed:
     """Put back the settings pin_sql found: inside a migration the statements after a
     measurement run with the user's settings (a view restored with the user's search_path)."""
-    return _template("unpin_settings").format(names=sql.Literal(list(PINNED_SETTINGS)))
+    return _template("unpin_settings").format(
+        names=sql.Literal([*PINNED_SETTINGS, *MEMORY_SETTINGS])
+    )
 
 
 def measure_all(
@@ -458,14 +541,12 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
     kept, keep = keep_keys_sql(spec, derived)
     statements += [("fingerprint parent keys", s) for s in keep]
     for relation in _relations(spec):
-        statements.append(
-            (
-                f"fingerprint {display_name(relation.table)}",
-                record_sql(relation, derived.get(relation.table, {}), kept),
-            )
-        )
+        measure, record, forget = record_sql(relation, derived.get(relation.table, {}), kept)
+        statements.append((f"fingerprint {display_name(relation.table)}", measure))
+        statements.append(("record the measures", record))
+        statements.append(("forget the measures", forget))
     statements += [
-        ("forget parent keys", _template("drop_keys").format(name=sql.Identifier("pg_temp", n)))
+        ("forget parent keys", _template("drop_keys").format(name=_kept_table(n)))
         for n in kept.values()
     ]
     statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql()]
@@ -477,7 +558,7 @@ def measure_again_sql(spec: FingerprintSpec) -> list[Statement]:
     """Every relation of the spec measured as it is now into pg_temp.uuidpk_after: an online
     migration's end (online_fingerprint.py). For the caller to run under pin_sql()."""
     statements: list[Statement] = [_template("after_table")]
-    statements += [record_sql(r, {}, target="record_after") for r in _relations(spec)]
+    statements += [s for r in _relations(spec) for s in record_sql(r, {}, target="record_after")]
     return statements
 
 

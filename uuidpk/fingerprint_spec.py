@@ -14,12 +14,19 @@ from psycopg import sql
 
 from .errors import VerificationFailed
 from .graph import Closure, Graph
-from .model import QualifiedName
+from .model import Column, QualifiedName
 from .naming import display_name, quote_if_needed
 from .ops import AlterColumns, Plan
 from .render import derive
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3
+# Version 2 (before the typed hashes) is still read: every column measured by its text.
+READ_VERSIONS = (2, 3)
+
+# How a column's values are hashed (column_hash*.sql): by their own type's hash function where
+# equal values have equal text (integers, uuid), so the proof is as strong as hashing the text,
+# without the cost of writing the text; by their text for every other type.
+TEXT, INT, UUID = "text", "int", "uuid"
 
 # Per table, the SQL giving each converted column's new value from its old one.
 Derived = Mapping[QualifiedName, Mapping[str, sql.Composable]]
@@ -36,6 +43,7 @@ class TableSpec:
     converted: tuple[str, ...]  # the closure's columns on this table
     keep_text: tuple[str, ...] = ()  # converted, but stay text (generic relations' object ids)
     identity: tuple[str, ...] = ()  # the primary key's columns; () for a table without one
+    hashes: tuple[str, ...] = ()  # per column of `columns`: TEXT, INT or UUID; (): all TEXT
 
     @property
     def object(self) -> str:
@@ -44,6 +52,10 @@ class TableSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         return self.values + self.converted
+
+    @property
+    def column_hashes(self) -> tuple[str, ...]:
+        return self.hashes or (TEXT,) * len(self.columns)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,11 @@ class ForeignKeySpec:
     validated: bool
     soft: bool = False
     row: tuple[str, ...] = ()  # every column of the child (its identity when it has no key)
+    row_hashes: tuple[str, ...] = ()  # per column of `row`, as TableSpec.hashes
+
+    @property
+    def row_column_hashes(self) -> tuple[str, ...]:
+        return self.row_hashes or (TEXT,) * len(self.row)
 
     @property
     def what(self) -> str:
@@ -94,6 +111,7 @@ class FingerprintSpec:
                     "converted": list(t.converted),
                     "keep_text": list(t.keep_text),
                     "identity": list(t.identity),
+                    "hashes": list(t.column_hashes),
                 }
                 for t in self.tables
             ],
@@ -106,6 +124,7 @@ class FingerprintSpec:
                     "columns": list(f.columns),
                     "identity": list(f.identity),
                     "row": list(f.row),
+                    "row_hashes": list(f.row_column_hashes),
                     "ref_schema": f.ref_table.schema,
                     "ref_table": f.ref_table.name,
                     "ref_only": f.ref_only,
@@ -119,7 +138,7 @@ class FingerprintSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FingerprintSpec:
-        if data.get("version") != SPEC_VERSION:
+        if data.get("version") not in READ_VERSIONS:
             raise VerificationFailed(
                 f"fingerprint spec version {data.get('version')!r} is not one this uuidpk reads"
             )
@@ -131,6 +150,7 @@ class FingerprintSpec:
                 tuple(t["converted"]),
                 tuple(t["keep_text"]),
                 tuple(t["identity"]),
+                tuple(t.get("hashes", ())),
             )
             for t in data["tables"]
         )
@@ -147,6 +167,7 @@ class FingerprintSpec:
                 validated=bool(f["validated"]),
                 soft=bool(f["soft"]),
                 row=tuple(f["row"]),
+                row_hashes=tuple(f.get("row_hashes", ())),
             )
             for f in data["foreign_keys"]
         )
@@ -157,6 +178,16 @@ class FingerprintSpec:
         """Every table measured: the closures' and those declaring a closure foreign key."""
         seen = dict.fromkeys([t.table for t in self.tables] + [f.table for f in self.foreign_keys])
         return tuple(seen)
+
+
+def hash_kind(column: Column) -> str:
+    """How a column the conversion leaves alone is hashed: integers and uuids by their type's
+    hash (one integer or uuid value has one text, and the reverse), anything else by its text."""
+    if column.is_integer:
+        return INT
+    if column.is_uuid:
+        return UUID
+    return TEXT
 
 
 def fingerprint_spec(
@@ -189,6 +220,18 @@ def fingerprint_spec(
         values, converted = split(table_oid)
         return values + converted
 
+    def hashes(table_oid: int) -> tuple[str, ...]:
+        # A converted column is hashed as what it becomes: uuid, or text for the object ids of
+        # a generic relation that stay text.
+        kinds = {}
+        for column in catalog.columns_of(table_oid):
+            node = graph.canon((table_oid, column.attnum))
+            if node in nodes:
+                kinds[column.name] = TEXT if (table_oid, column.attnum) in keep_text else UUID
+            else:
+                kinds[column.name] = hash_kind(column)
+        return tuple(kinds[name] for name in row(table_oid))
+
     tables = []
     for table_oid in sorted(
         {t for c in closures for t in c.tables}, key=lambda t: catalog.table(t).qname
@@ -205,6 +248,7 @@ def fingerprint_spec(
                 converted,
                 texts,
                 identity(table_oid),
+                hashes(table_oid),
             )
         )
     constraints = {e.constraint.oid: e.constraint for c in closures for e in c.edges}
@@ -223,6 +267,7 @@ def fingerprint_spec(
                 ref_columns=tuple(catalog.column(fk.ref_table_oid, a).name for a in fk.ref_columns),
                 validated=fk.validated,
                 row=row(fk.table_oid),
+                row_hashes=hashes(fk.table_oid),
             )
         )
     soft = {e for c in closures for e in c.soft_edges}
@@ -241,6 +286,7 @@ def fingerprint_spec(
                 validated=False,
                 soft=True,
                 row=row(child.oid),
+                row_hashes=hashes(child.oid),
             )
         )
     foreign_keys.sort(key=lambda f: (f.soft, f.table, f.name, f.columns))

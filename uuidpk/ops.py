@@ -417,7 +417,10 @@ class Options:
     mapping_table: bool = False
     native_uuidv7: bool = False  # the server has uuidv7() (PostgreSQL 18)
     utf8: bool = True  # the database's encoding is UTF8
+    # Index builds of the table rewrites, and the fingerprint's joins (as PostgreSQL's own
+    # foreign-key validation uses it): see planning/offline.py.
     maintenance_work_mem: str = "1GB"
+    parallel_maintenance_workers: int = 2  # parallel workers per index build (0: none)
     lock_timeout: str = "10s"
     uuid_version: int = 8  # 7: time-ordered values
     order_by: str | None = None  # v7: the roots' timestamp column (else old id order)

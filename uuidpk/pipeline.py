@@ -540,9 +540,12 @@ def _apply(
         started = time.perf_counter()
         run = record_fingerprint(conn, spec, derived)
         runs.append(run.id)
+        # Recorded, not yet compared: say so, and what will compare it.
+        check = "compared before commit" if verify else "compare with `uuidpk verify`"
         say(
-            f"fingerprint run {run.id}: {len(spec.tables)} table(s), "
-            f"{len(spec.foreign_keys)} foreign key(s) in {time.perf_counter() - started:.2f} s"
+            f"fingerprint run {run.id} recorded ({len(spec.tables)} table(s), "
+            f"{len(spec.foreign_keys)} foreign key(s); {check}) "
+            f"in {time.perf_counter() - started:.2f} s"
         )
 
     def after(conn: psycopg.Connection) -> None:

@@ -212,9 +212,13 @@ def estimate_locks(
         },
         "user_schemas",
     )
+    # The fingerprint writes each table's measures through a temporary table and each parent's
+    # kept keys into an unlogged one (neither with a TOAST table); they are dropped at once, but
+    # their locks last until the transaction ends.
+    measured = 2 * len(needs.replaced) if needs.fingerprint else 0
     return LockEstimate(
         # The tool's own tables, the pg_temp functions' tables: a few dozen more.
-        needed=int(row["needed"]) + 32,
+        needed=int(row["needed"]) + 32 + measured,
         capacity=int(row["capacity"]),
         max_locks_per_transaction=int(row["max_locks_per_transaction"]),
         backends=int(row["max_connections"]) + int(row["max_prepared_transactions"]),

@@ -4,6 +4,6 @@
 --             {nulls} {orphans} identifiers for the four columns.
 -- Columns: the four, in that order.
 count(*) FILTER (WHERE {matched}) AS {pairs},
-sum({pair_hash}) FILTER (WHERE {matched}) AS {hash},
+(sum({pair_hash}) FILTER (WHERE {matched}))::numeric(40, 0) AS {hash},
 count(*) FILTER (WHERE {has_null}) AS {nulls},
 count(*) FILTER (WHERE NOT ({has_null}) AND NOT ({matched})) AS {orphans}

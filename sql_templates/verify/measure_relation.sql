@@ -10,9 +10,11 @@
 --             {only} ONLY or nothing, {table} qualified identifier, {fence} " OFFSET 0" or
 --             nothing, {aggregates} ", " and fk_aggregates.sql per foreign key (or nothing),
 --             {joins} parent_join.sql per foreign key.
--- Columns: row_count, hash, then what {aggregates} name, in that order.
+-- Columns: row_count, hash, then what {aggregates} name, in that order. Sums of 64-bit hashes
+-- fit numeric(40, 0) up to 10^20 rows; a bounded type keeps measure_into.sql's table without a
+-- TOAST table (two more locks held to the end of the migration, per table measured).
 SELECT count(*) AS row_count,
-       sum({row_hash}) AS hash{aggregates}
+       sum({row_hash})::numeric(40, 0) AS hash{aggregates}
   FROM (SELECT {columns}
           FROM {only} {table}{fence}) AS c
 {joins}

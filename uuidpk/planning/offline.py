@@ -120,7 +120,10 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
         "prepare",
         "prepare",
         (
+            # Each rewrite rebuilds the table's indexes: sorted in memory up to this much (a
+            # parallel build splits it between its workers).
             SetLocal("maintenance_work_mem", options.maintenance_work_mem),
+            SetLocal("max_parallel_maintenance_workers", str(options.parallel_maintenance_workers)),
             # A queued ACCESS EXCLUSIVE request blocks every later reader of the table: give
             # up (and roll back) rather than stall the application behind a long transaction.
             SetLocal("lock_timeout", options.lock_timeout),
