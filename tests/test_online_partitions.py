@@ -575,6 +575,11 @@ def test_online_refuses_what_needs_a_long_lock_in_one_line(
     assert message in assert_clean_failure(outcome)
     assert conn.execute("SELECT to_regclass('uuidpk.online_key')").fetchone() == (None,)
     assert schema_facts(conn) == before
+    # Known before anything changes: `inspect --online` names it as a blocker.
+    shown = uuidpk("inspect", "--dsn", dsn, "--table", table, "--online", "--format", "json")
+    assert shown.code == 1, shown.describe()
+    blockers = [p for p in json.loads(shown.out)["problems"] if p["severity"] == "blocker"]
+    assert [message in p["reason"] for p in blockers] == [True], blockers
 
 
 def test_a_partitions_own_update_trigger_does_not_fire_in_the_backfill(

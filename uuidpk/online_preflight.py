@@ -30,7 +30,7 @@ from .online import (
     read_index_shapes,
     read_update_triggers,
 )
-from .planning.online import unsupported
+from .planning.refusals import unsupported
 from .planning.shadows import ColumnGrant, Extra
 from .problems import Problem, Severity
 from .progress import size

@@ -35,7 +35,6 @@ from ..errors import Refused
 from ..graph import Closure, Graph
 from ..model import QualifiedName
 from ..ops import Check, IndexValid, LockLevel, Options, Phase, Plan
-from ..problems import Problem, Severity
 from ..render import check_sql
 from .check_twins import CheckTwin, check_twins, swap_statements
 from .common import key_roots, mapping_names, require_runnable
@@ -48,16 +47,15 @@ from .partitions import (
     on_only_sql,
     partitions_for,
 )
+from .refusals import unsupported
 from .shadows import (
     Extra,
     ForeignKeyTwin,
-    IndexShape,
     IndexTwin,
     Layout,
     derive_function_statements,
     function_names,
     ident,
-    index_refusal,
     layout_for,
     migrate_template,
     template,
@@ -166,40 +164,6 @@ def _refuse_unsupported(graph: Graph, closures: Sequence[Closure], extra: Extra)
     found = unsupported(graph, closures, extra.shapes)
     if found:
         raise Refused(f"{found[0].what} {found[0].name}: {found[0].reason}")
-
-
-def unsupported(
-    graph: Graph, closures: Sequence[Closure], shapes: Mapping[int, IndexShape]
-) -> list[Problem]:
-    """Everything online mode cannot do for these closures (offline may still), all of them, each
-    a blocker: what `inspect --online` shows and `apply --online` refuses before any change."""
-    catalog = graph.catalog
-    nodes = {n for closure in closures for n in closure.nodes}
-    tables = sorted({n[0] for n in nodes}, key=lambda t: str(catalog.table(t).qname))
-    found = []
-    for dep in affected_objects(graph, list(closures)).generated:
-        name = f"{catalog.table(dep.table_oid).qname}.{dep.name}"
-        # Offline drops and re-adds them in its one rewrite; added beside the shadow, a
-        # stored generated column would rewrite the table under ACCESS EXCLUSIVE.
-        found.append(
-            Problem(
-                Severity.BLOCKER,
-                "generated column",
-                name,
-                f"online mode cannot convert keys that generated columns use ({name}): adding a "
-                "stored generated column rewrites the table under an exclusive lock; use offline",
-            )
-        )
-    for table_oid in tables:
-        attnums = {attnum for t, attnum in nodes if t == table_oid}
-        for index in sorted(catalog.indexes_of(table_oid), key=lambda i: i.name):
-            if not (set(index.used_columns) | set(index.key_columns)) & attnums:
-                continue
-            reason = index_refusal(graph, index, shapes.get(index.oid))
-            if reason is not None:
-                name = f"{catalog.table(table_oid).schema}.{index.name}"
-                found.append(Problem(Severity.BLOCKER, "index", name, reason))
-    return found
 
 
 # -- phases ----------------------------------------------------------------------
