@@ -234,6 +234,10 @@ def test_what_partitions_have_on_their_own_ends_as_offline(
             "WHERE attname = 'account_id' AND attrelid::regclass::text LIKE 'entry%%'"
         ).fetchall()
         assert kinds == [("uuid",)]
+    # The partitions' own foreign keys were measured from their shadows at the proof (not from
+    # the old integer columns): verify compares them with their rows before, and they agree.
+    checked = assert_ok(uuidpk("verify", "--dsn", online))
+    assert "2 foreign key(s)" in checked.out and "no difference" in checked.out, checked.out
 
 
 def test_each_partition_is_backfilled_and_built_on_its_own(

@@ -26,6 +26,7 @@ from .ops import Options, Phase
 from .pipeline import Analysis, Selection, inspect, plan
 from .planning.online import OnlinePlan
 from .planning.online import plan_online as online_order
+from .planning.partitions import partitions_for
 from .planning.shadows import layout_for
 from .problems import Problem, Severity
 
@@ -76,9 +77,13 @@ def plan_online(
     # step in another once the contract phase is done.
     closures = list(conversion.plan.closures)
     layout = layout_for(conversion.graph, closures, options, readiness.extra)
+    # A partition measured on its own (its own key or foreign key) reads its shadows too: the
+    # partitions' columns are named in the layout by partitions_for.
+    partitions_for(layout)
     spec = fingerprint_spec(conversion.graph, closures, conversion.plan.text_columns)
     shadows = {
-        layout.qname(t): {p.column.name: p.shadow for p in layout.columns[t]} for t in layout.tables
+        layout.qname(t): {p.column.name: p.shadow for p in columns}
+        for t, columns in layout.columns.items()
     }
     return online_fingerprint.with_fingerprint(online_plan, spec, shadows)
 
