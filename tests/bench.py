@@ -38,9 +38,10 @@ written, and the client's peak RSS (wait4 through a small fork-and-exec shim, se
 run_client). For apply, the seconds of each step, from the times its progress lines arrive on
 stderr.
 
-`make bench` (1M orders, repeat 1, every default method; the rows under load at 200,000 orders,
-repeat 1) takes about 15 minutes on 2 cores: ~1 minute to load the shop, then each method on its
-copy.
+`make bench` runs issue 15's three scales: 100,000 orders (repeat 3), 1M and 3M (repeat 1), every
+default method, and the rows under load at 200,000 and 1M orders (repeat 1). On 2 quiet cores that
+took 25 minutes (3M alone: ~14, of which the article method ~4). For a quicker look: --scales
+1000000 (about 6 minutes with the rows under load at 1M).
 
     .venv/bin/python tests/bench.py                       # 1M orders, every method
     .venv/bin/python tests/bench.py --scales 100000,1000000
@@ -1227,11 +1228,16 @@ def inspect_pieces(dsn: str) -> list[tuple[str, float]]:
 # Main
 
 
+# Issue 15's scales (cost must grow linearly), and issue 10's two scales for the rows under load.
+DEFAULT_SCALES = (100_000, 1_000_000, 3_000_000)
+DEFAULT_LOAD_SCALES = (bench_load.DEFAULT_SCALE, 1_000_000)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="uuidpk benchmark: offline conversion vs the physical floor (see docstring)."
     )
-    parser.add_argument("--orders", type=int, help="orders (one scale); default 1,000,000")
+    parser.add_argument("--orders", type=int, help="orders (one scale); default 100,000, 1M and 3M")
     parser.add_argument(
         "--scales",
         help="comma-separated order counts, e.g. 100000,1000000 (overrides --orders; 0: none)",
@@ -1282,18 +1288,19 @@ def plan_scales(
     args: argparse.Namespace, methods: list[Method], load: bench_load.LoadOptions
 ) -> dict[int, list[Method]]:
     """Which methods run at which scale. The offline methods at --scales (else --orders, else
-    1M); the rows under load at --load-scales, else at the scales given, else at 200,000."""
+    DEFAULT_SCALES); the rows under load at --load-scales, else at the scales given, else at
+    DEFAULT_LOAD_SCALES."""
     given = None
     if args.scales is not None:
         given = [int(s.replace("_", "")) for s in args.scales.split(",")]
         given = [n for n in given if n]
     elif args.orders is not None:
         given = [args.orders]
-    plain_scales = given if given is not None else [1_000_000]
+    plain_scales = given if given is not None else list(DEFAULT_SCALES)
     if load.scales is not None:
         load_scales = list(load.scales)
     else:
-        load_scales = given if given is not None else [bench_load.DEFAULT_SCALE]
+        load_scales = given if given is not None else list(DEFAULT_LOAD_SCALES)
     plan: dict[int, list[Method]] = {}
     for orders in plain_scales:
         plan.setdefault(orders, []).extend(m for m in methods if not m.under_load)
