@@ -1399,16 +1399,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_memory(all_results: dict[int, dict[str, Result]]) -> None:
     """Client peak RSS must not grow with the data: the client reads catalogs, never rows."""
     print("\n== client peak RSS by scale (MB)")
+    # The scales that ran the offline methods (a scale of rows under load alone has none).
+    offline = {
+        orders: results
+        for orders, results in all_results.items()
+        if any(not r.method.under_load for r in results.values())
+    }
+    if not offline:
+        return
     names = [
         n
-        for n, r in next(iter(all_results.values())).items()
-        if n != "(before)"
-        and not r.method.under_load
-        and all(n in res for res in all_results.values())
+        for n, r in next(iter(offline.values())).items()
+        if n != "(before)" and not r.method.under_load and all(n in res for res in offline.values())
     ]
-    print(f"{'method':<15} " + " ".join(f"{o:>12,}" for o in all_results))
+    print(f"{'method':<15} " + " ".join(f"{o:>12,}" for o in offline))
     for name in names:
-        values = [all_results[o][name].median("rss_mb") for o in all_results]
+        values = [offline[o][name].median("rss_mb") for o in offline]
         print(f"{name:<15} " + " ".join(_fmt(v, "12.1f") for v in values))
 
 
