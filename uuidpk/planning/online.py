@@ -324,53 +324,28 @@ def _prepare(layout: Layout, parts: Partitions) -> Iterable[OnlineStep]:
         for p in layout.columns[table_oid]:
             if p.not_null_check is None:
                 continue
-            name = sql.Identifier(p.not_null_check)
-            undo = (text(template("constraint_drop").format(table=table, name=name)),)
-            yield OnlineStep(
-                f"check:{qname}.{p.not_null_check}",
-                Phase.PREPARE,
-                Kind.TRANSACTION,
-                (
-                    text(
-                        template("not_null_check").format(
-                            table=table, name=name, column=sql.Identifier(p.shadow)
-                        )
-                    ),
-                ),
-                undo,
-                LockLevel.ACCESS_EXCLUSIVE,
+            check = template("not_null_check").format(
+                table=table,
+                name=sql.Identifier(p.not_null_check),
+                column=sql.Identifier(p.shadow),
             )
-            yield OnlineStep(
-                f"validate:{qname}.{p.not_null_check}",
-                Phase.PREPARE,
-                Kind.AUTOCOMMIT,
-                (text(template("constraint_validate").format(table=table, name=name)),),
-                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+            yield from _constraint_twin(
+                "check", qname, p.not_null_check, text(check), LockLevel.ACCESS_EXCLUSIVE
             )
     for fk_twin in layout.foreign_keys:
-        table = ident(fk_twin.table)
-        name = sql.Identifier(fk_twin.name)
         if fk_twin.constraint.oid in parts.referenced:
             continue  # made in the cutover (planning/partitions.py says why)
         if fk_twin.constraint.oid in parts.foreign_keys:
             yield from _partitioned_foreign_key(parts, fk_twin)
             continue
-        yield OnlineStep(
-            f"foreign-key:{fk_twin.table}.{fk_twin.name}",
-            Phase.PREPARE,
-            Kind.TRANSACTION,
-            (fk_twin.statement,),
-            (text(template("constraint_drop").format(table=table, name=name)),),
+        yield from _constraint_twin(
+            "foreign-key",
+            fk_twin.table,
+            fk_twin.name,
+            fk_twin.statement,
             LockLevel.SHARE_ROW_EXCLUSIVE,
+            validate=fk_twin.constraint.validated,
         )
-        if fk_twin.constraint.validated:
-            yield OnlineStep(
-                f"validate:{fk_twin.table}.{fk_twin.name}",
-                Phase.PREPARE,
-                Kind.AUTOCOMMIT,
-                (text(template("constraint_validate").format(table=table, name=name)),),
-                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
-            )
 
 
 def _partitioned_index(layout: Layout, parts: Partitions, twin: IndexTwin) -> Iterable[OnlineStep]:
@@ -427,45 +402,52 @@ def _partitioned_foreign_key(parts: Partitions, fk_twin: ForeignKeyTwin) -> Iter
     """The twin of a partitioned table's foreign key, on each partition (a partitioned table
     refuses NOT VALID): NOT VALID, then VALIDATE with writes going on."""
     for leaf in parts.foreign_keys[fk_twin.constraint.oid]:
-        table = ident(leaf.table)
-        name = sql.Identifier(leaf.name)
-        yield OnlineStep(
-            f"foreign-key:{leaf.table}.{leaf.name}",
-            Phase.PREPARE,
-            Kind.TRANSACTION,
-            (leaf.statement,),
-            (text(template("constraint_drop").format(table=table, name=name)),),
-            LockLevel.SHARE_ROW_EXCLUSIVE,
-        )
-        yield OnlineStep(
-            f"validate:{leaf.table}.{leaf.name}",
-            Phase.PREPARE,
-            Kind.AUTOCOMMIT,
-            (text(template("constraint_validate").format(table=table, name=name)),),
-            lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        yield from _constraint_twin(
+            "foreign-key", leaf.table, leaf.name, leaf.statement, LockLevel.SHARE_ROW_EXCLUSIVE
         )
 
 
 def _prepare_checks(twins: Sequence[CheckTwin]) -> Iterable[OnlineStep]:
     for twin in twins:
-        table = ident(twin.table)
-        name = sql.Identifier(twin.name)
-        yield OnlineStep(
-            f"check:{twin.table}.{twin.name}",
-            Phase.PREPARE,
-            Kind.TRANSACTION,
-            (twin.statement,),
-            (text(template("constraint_drop").format(table=table, name=name)),),
+        yield from _constraint_twin(
+            "check",
+            twin.table,
+            twin.name,
+            twin.statement,
             LockLevel.ACCESS_EXCLUSIVE,
+            validate=twin.constraint.validated,
         )
-        if twin.constraint.validated:
-            yield OnlineStep(
-                f"validate:{twin.table}.{twin.name}",
-                Phase.PREPARE,
-                Kind.AUTOCOMMIT,
-                (text(template("constraint_validate").format(table=table, name=name)),),
-                lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
-            )
+
+
+def _constraint_twin(
+    kind: str,
+    table: QualifiedName,
+    name: str,
+    statement: str,
+    lock: LockLevel,
+    validate: bool = True,
+) -> Iterable[OnlineStep]:
+    """A constraint twin added NOT VALID (statement; undone by dropping it), then, when the
+    original was valid, VALIDATEd in its own step: the scan runs under SHARE UPDATE EXCLUSIVE,
+    with writes going on."""
+    target = ident(table)
+    constraint = sql.Identifier(name)
+    yield OnlineStep(
+        f"{kind}:{table}.{name}",
+        Phase.PREPARE,
+        Kind.TRANSACTION,
+        (statement,),
+        (text(template("constraint_drop").format(table=target, name=constraint)),),
+        lock,
+    )
+    if validate:
+        yield OnlineStep(
+            f"validate:{table}.{name}",
+            Phase.PREPARE,
+            Kind.AUTOCOMMIT,
+            (text(template("constraint_validate").format(table=target, name=constraint)),),
+            lock=LockLevel.SHARE_UPDATE_EXCLUSIVE,
+        )
 
 
 def _cutover(
