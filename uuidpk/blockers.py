@@ -318,9 +318,14 @@ def option_problems(graph: Graph, roots: Sequence[Node], options: Options) -> li
                     f"--order-by {options.order_by}: is {order.type}, not a timestamp or date",
                 )
             )
-    if options.keep_old_id is not None:
-        problems.extend(_name_problems("--keep-old-id", options.keep_old_id))
     return problems
+
+
+def option_name_problems(options: Options) -> list[Problem]:
+    """Names given as options that PostgreSQL would not keep as given."""
+    if options.keep_old_id is None:
+        return []
+    return _name_problems("--keep-old-id", options.keep_old_id)
 
 
 def _name_problems(option: str, name: str) -> list[Problem]:

@@ -4,7 +4,7 @@ schema filter."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import psycopg
@@ -26,6 +26,7 @@ from .model import (
     Grant,
     Index,
     Policy,
+    QualifiedName,
     Sequence,
     Server,
     Table,
@@ -69,7 +70,13 @@ def read_catalog(conn: psycopg.Connection) -> Catalog:
         columns = tuple(Column(**r) for r in _rows(conn, "columns.sql", p))
         constraints = tuple(
             Constraint(
-                **{**r, "columns": tuple(r["columns"]), "ref_columns": tuple(r["ref_columns"])}
+                **{
+                    **r,
+                    "columns": tuple(r["columns"]),
+                    "ref_columns": tuple(r["ref_columns"]),
+                    "exclusion_columns": tuple(r["exclusion_columns"]),
+                    "exclusion_uuid": tuple(r["exclusion_uuid"]),
+                }
             )
             for r in _rows(conn, "constraints.sql", p)
         )
@@ -128,10 +135,13 @@ def read_schema_oids(conn: psycopg.Connection) -> list[int]:
     return _read_schemas(conn)[2]
 
 
-def sequence_columns_sql(schemas: str | None = "schemas") -> sql.Composed:
+def sequence_columns_sql(
+    schemas: str | None = "schemas", tables: sql.Composable | None = None
+) -> sql.Composed:
     """Every sequence-fed integer column of the user's schemas (sequence_columns.sql), the
     schemas as the bound parameter of that name (their oids); with None, as a psql script
-    finds them where it runs (schema_oids.sql over schemas.sql)."""
+    finds them where it runs (schema_oids.sql over schemas.sql). tables (an oid[], see
+    relation_oids_sql): only the sequences feeding those tables, with every column they feed."""
     if schemas is not None:
         oids: sql.Composable = sql.SQL("{}::oid[]").format(sql.Placeholder(schemas))
     else:
@@ -139,7 +149,19 @@ def sequence_columns_sql(schemas: str | None = "schemas") -> sql.Composed:
             schemas=templates.statement("catalog/schemas.sql"), tool=sql.Literal(TOOL_SCHEMA)
         )
         oids = sql.SQL("ARRAY({})").format(found)
-    return templates.statement("catalog/sequence_columns.sql").format(schemas=oids)
+    return templates.statement("catalog/sequence_columns.sql").format(
+        schemas=oids, tables=tables if tables is not None else sql.SQL("NULL::oid[]")
+    )
+
+
+def relation_oids_sql(relations: Iterable[QualifiedName]) -> sql.Composed:
+    """The oids of these relations where the statement runs (an oid[]; names that name
+    nothing are left out), with the names as literals: a psql script holds it as it is."""
+    ordered = sorted(set(relations))
+    return templates.statement("catalog/relation_oids.sql").format(
+        schemas=sql.Literal([r.schema for r in ordered]),
+        names=sql.Literal([r.name for r in ordered]),
+    )
 
 
 def require_tool_schema(catalog: Catalog) -> None:

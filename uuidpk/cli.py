@@ -18,7 +18,6 @@ from . import __version__, config, pipeline, pipeline_online, progress
 from .advisory import migration_lock
 from .catalog import require_tool_schema
 from .cli_options import (
-    all_option,
     conversion_options,
     dsn_option,
     friendly_errors,
@@ -31,8 +30,8 @@ from .cli_options import (
     say,
     say_django,
     selection_from,
+    selection_options,
     soft_ref_option,
-    table_option,
     text_keys_option,
 )
 from .connection import connect
@@ -87,8 +86,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 @main.command()
 @dsn_option
-@table_option
-@all_option
+@selection_options
 @click.option(
     "--format",
     "fmt",
@@ -107,6 +105,8 @@ def inspect(
     dsn: str | None,
     tables: tuple[str, ...],
     all_tables: bool,
+    exclude: tuple[str, ...],
+    skip_blocked: bool,
     fmt: str,
     soft_refs: tuple[str, ...],
     no_generic: bool,
@@ -126,7 +126,9 @@ def inspect(
         uuidpk inspect -d shop --all --rehearse
         uuidpk inspect -d shop --table order_order --online
     """
-    selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
+    selection = selection_from(
+        tables, all_tables, soft_refs, no_generic, allow_text_keys, exclude, skip_blocked
+    )
     options = options_from(**conversion)
     rehearsal = None
     with connect(dsn) as conn:
@@ -168,8 +170,7 @@ def say_risks(conversion: pipeline.Conversion) -> None:
 
 @main.command()
 @dsn_option
-@table_option
-@all_option
+@selection_options
 @conversion_options
 @soft_ref_option
 @click.option(
@@ -207,6 +208,8 @@ def generate(
     dsn: str | None,
     tables: tuple[str, ...],
     all_tables: bool,
+    exclude: tuple[str, ...],
+    skip_blocked: bool,
     soft_refs: tuple[str, ...],
     no_generic: bool,
     fmt: str,
@@ -237,7 +240,9 @@ def generate(
         raise click.UsageError("--until goes with --online")
     if online and fmt != "sql":
         raise click.UsageError("--online writes a psql script (--format sql)")
-    selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
+    selection = selection_from(
+        tables, all_tables, soft_refs, no_generic, allow_text_keys, exclude, skip_blocked
+    )
     options = options_from(**conversion)
     with connect(dsn) as conn:
         if state_only:
@@ -264,8 +269,7 @@ def generate(
 
 @main.command()
 @dsn_option
-@table_option
-@all_option
+@selection_options
 @conversion_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
@@ -290,6 +294,8 @@ def apply(
     dsn: str | None,
     tables: tuple[str, ...],
     all_tables: bool,
+    exclude: tuple[str, ...],
+    skip_blocked: bool,
     yes: bool,
     dry_run: bool,
     verify_first: bool,
@@ -318,7 +324,9 @@ def apply(
         uuidpk apply -d shop --all --rehearse --yes
         uuidpk apply -d shop --table order_order --online --until prepare --yes
     """
-    selection = selection_from(tables, all_tables, soft_refs, no_generic, allow_text_keys)
+    selection = selection_from(
+        tables, all_tables, soft_refs, no_generic, allow_text_keys, exclude, skip_blocked
+    )
     options = options_from(**conversion)
     if online:
         if dry_run or verify_first or rehearse:

@@ -22,6 +22,7 @@ from .errors import RefusedAll, UsageProblem, UuidpkError, primary_message
 from .online import Settings as OnlineSettings
 from .online_progress import OnlineProgress
 from .ops import Options, Phase
+from .report import left_out_lines
 from .safe_text import for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -150,6 +151,28 @@ all_option = click.option(
 )
 
 
+exclude_option = click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="[SCHEMA.]TABLE",
+    help="Leave this table's key as it is, with every key of its closure (repeatable).",
+)
+skip_blocked_option = click.option(
+    "--skip-blocked",
+    is_flag=True,
+    help="Leave out every key whose closure something blocks, saying which and why, and "
+    "convert the rest (else one blocker refuses everything).",
+)
+
+
+def selection_options(func: F) -> F:
+    """--table, --all, --exclude and --skip-blocked: which keys."""
+    for option in (skip_blocked_option, exclude_option, all_option, table_option):
+        func = option(func)
+    return func
+
+
 text_keys_option = click.option(
     "--allow-text-keys",
     is_flag=True,
@@ -164,11 +187,19 @@ def selection_from(
     soft_refs: tuple[str, ...] = (),
     no_generic: bool = False,
     allow_text_keys: bool = False,
+    exclude: tuple[str, ...] = (),
+    skip_blocked: bool = False,
 ) -> pipeline.Selection:
     if not tables and not all_tables:
         raise click.UsageError("name at least one --table, or --all")
     return pipeline.Selection(
-        tables, all_tables, soft_refs, generic=not no_generic, allow_text_keys=allow_text_keys
+        tables,
+        all_tables,
+        soft_refs,
+        generic=not no_generic,
+        allow_text_keys=allow_text_keys,
+        exclude=exclude,
+        skip_blocked=skip_blocked,
     )
 
 
@@ -204,9 +235,12 @@ def soft_ref_option(func: F) -> F:
 
 
 def say_django(conversion: pipeline.Conversion) -> None:
-    """What Django knowledge decided (keys left out, generic relations found), one line each."""
+    """What Django knowledge decided (generic relations found), one line each; then the keys
+    the selection leaves out: one line per blocked key, one per other reason."""
     for note in conversion.analysis.notes:
         say(note)
+    for line in left_out_lines([e.to_json() for e in conversion.analysis.left_out], brief=True):
+        say(line)
 
 
 def conversion_options(func: F) -> F:

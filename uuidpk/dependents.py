@@ -191,19 +191,11 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
     dropped_checks: list[Constraint] = []
     member_tables = sorted({t for t, _ in members})
     for con in (c for t in member_tables for c in catalog.constraints_of(t)):
-        if con.kind in ("c", "x") and any((con.table_oid, a) in members for a in con.columns):
+        if con.kind == "x":
+            problems += _exclusion_problems(catalog, con, members)
+        elif con.kind == "c" and any((con.table_oid, a) in members for a in con.columns):
             table = catalog.table(con.table_oid)
             name = f"{con.name} on {table.qname}"
-            if con.kind == "x":
-                problems.append(
-                    Problem(
-                        Severity.BLOCKER,
-                        "exclusion constraint",
-                        name,
-                        f"{con.definition} uses the column",
-                    )
-                )
-                continue
             expr = con.definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
             if is_sign_check(expr, keys.keys, (table.schema, table.name)):
                 dropped_checks.append(con)
@@ -247,6 +239,42 @@ def _affected_objects(graph: Graph, closures: list[Closure]) -> Affected:
         tuple(dropped_checks),
         tuple(joins),
     )
+
+
+def _exclusion_problems(catalog: Catalog, con: Constraint, members: set[Node]) -> list[Problem]:
+    """An exclusion constraint whose elements name converted columns: PostgreSQL rebuilds it
+    with the column (as an index), over uuid, when the access method's default operator class
+    for uuid has each element's operator (gist: btree_gist's gist_uuid_ops) and the element
+    names no operator class of its own. Expressions and the WHERE are read with the indexes."""
+    direct = [
+        (attnum, rebuilt)
+        for attnum, rebuilt in zip(con.exclusion_columns, con.exclusion_uuid, strict=True)
+        if (con.table_oid, attnum) in members
+    ]
+    if not direct:
+        return []
+    name = f"{con.name} on {catalog.table(con.table_oid).qname}"
+    failing = [catalog.column(con.table_oid, a).name for a, rebuilt in direct if not rebuilt]
+    if failing:
+        return [
+            Problem(
+                Severity.BLOCKER,
+                "exclusion constraint",
+                name,
+                f"{con.definition}: no operator class for uuid in its access method has the "
+                f"operator used with {', '.join(failing)} (or the element names an operator "
+                "class for integers); for gist, btree_gist's gist_uuid_ops has =, <>, <, <=, "
+                ">= and >",
+            )
+        ]
+    return [
+        Problem(
+            Severity.HANDLED,
+            "exclusion constraint",
+            name,
+            f"{con.definition}: PostgreSQL rebuilds it over uuid with the same operators",
+        )
+    ]
 
 
 def _recreated(catalog: Catalog, view: View) -> str:

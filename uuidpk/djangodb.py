@@ -32,6 +32,7 @@ from .django import (
 )
 from .errors import Refused
 from .graph import Closure, Graph, Key
+from .leftout import LeftOut, Reason
 from .model import Catalog, Column, Table
 from .ops import GenericReference
 from .softrefs import GENERIC, soft_reference_suspects
@@ -198,34 +199,38 @@ def _auto_m2m_reason(django: DjangoDatabase, table: Table) -> str | None:
 
 def users_keys(
     django: DjangoDatabase, graph: Graph, keys: Sequence[Key], named: Iterable[str]
-) -> tuple[list[Key], list[str]]:
+) -> tuple[list[Key], list[LeftOut]]:
     """The keys that are the user's: --all leaves out Django's tables, auto-created
     many-to-many tables, and keys whose closure reaches a framework table's key (a model whose
     primary key is a one-to-one to auth.User). Named tables were checked by refuse_named; a
-    named key whose closure reaches a framework key is refused here. Returns the keys and a
-    note per key left out for that last reason."""
+    named key whose closure reaches a framework key is refused here. Returns the keys, and the
+    keys left out with the reason."""
     named_oids = {graph.find_table(spec).oid for spec in named}
     kept: list[Key] = []
-    notes: list[str] = []
+    left: list[LeftOut] = []
     framework_keys = _framework_key_nodes(django, graph)
     for key in keys:
         oid = key.table.oid
-        if oid not in named_oids and (oid in django.framework or oid in django.many_to_many):
-            continue
-        closure = graph.closure((key.table.oid, key.column.attnum))
-        reached = [n for n in closure.nodes if n in framework_keys]
-        if reached:
-            framework_table = graph.catalog.table(reached[0][0])
-            why = (
-                f"{key.table.qname}: its key is tied by foreign keys to the key of "
-                f"{framework_table.qname}, which is Django's"
-            )
-            if oid in named_oids:
-                raise Refused(why)
-            notes.append(f"left out: {why}")
-            continue
-        kept.append(key)
-    return kept, notes
+        why = None
+        if oid not in named_oids:
+            why = django.refusal(key.table) or _auto_m2m_reason(django, key.table)
+        if why is None:
+            closure = graph.closure((key.table.oid, key.column.attnum))
+            reached = [n for n in closure.nodes if n in framework_keys]
+            if reached:
+                framework_table = graph.catalog.table(reached[0][0])
+                why = (
+                    f"its key is tied by foreign keys to the key of {framework_table.qname}, "
+                    "which is Django's"
+                )
+                if oid in named_oids:
+                    raise Refused(f"{key.table.qname}: {why}")
+        if why is None:
+            kept.append(key)
+        else:
+            column = key.column
+            left.append(LeftOut(key.table.qname, column.name, column.type, Reason.FRAMEWORK, why))
+    return kept, left
 
 
 def _framework_key_nodes(django: DjangoDatabase, graph: Graph) -> set[Node]:

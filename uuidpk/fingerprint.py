@@ -532,7 +532,8 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
     new run, then under pinned settings one measurement per relation and the problems there
     already are (sequences behind their columns). For the migration's transaction, after its
     locks and its derivation functions, before any change; apply runs them and `generate`
-    prints them."""
+    prints them. The sequences are those feeding the measured tables: what the migration
+    locks grows with its closure, not with the database."""
     statements: list[tuple[str, Statement]] = [
         ("fingerprint tables", s) for s in store.fingerprint_tables_sql()
     ]
@@ -549,7 +550,8 @@ def fingerprint_sql(spec: FingerprintSpec, derived: Derived) -> list[tuple[str, 
         ("forget parent keys", _template("drop_keys").format(name=_kept_table(n)))
         for n in kept.values()
     ]
-    statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql()]
+    tables = [t.table for t in spec.tables]
+    statements += [("fingerprint lagging sequences", s) for s in store.record_problems_sql(tables)]
     statements.append(("put settings back", unpin_sql()))
     return statements
 

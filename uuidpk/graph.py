@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from .errors import Refused, TableNotFound
+from .leftout import LeftOut, Reason
 from .model import Catalog, Column, Constraint, QualifiedName, Table
 
 Node = tuple[int, int]
@@ -268,6 +269,11 @@ class Graph:
             raise Refused(f"{table.qname} has a composite primary key ({names})")
         return Key(table, self.catalog.column(table.oid, attnum), pk)
 
+    def key_column(self, table: Table) -> int | None:
+        """The attnum of a table's key column (see _key_column), or None."""
+        pk = self.primary_key(table.oid)
+        return None if pk is None else self._key_column(table, pk)
+
     def _key_column(self, table: Table, pk: Constraint) -> int | None:
         """The key column, by one rule for every table: the primary key's only column once the
         partition key's columns are set aside. PostgreSQL requires the partition key in every
@@ -280,18 +286,51 @@ class Graph:
 
     def all_keys(self) -> list[Key]:
         """Every table whose key column (see _key_column) is smallint/integer/bigint."""
-        keys = []
+        return [k for k in self.survey() if isinstance(k, Key)]
+
+    def survey(self) -> list[Key | LeftOut]:
+        """Every table of the user's schemas (partitions aside: they follow their parent): its
+        key when --all converts it, else what it leaves out and why."""
+        found: list[Key | LeftOut] = []
         for table in self.catalog.tables:
-            if not table.is_table or table.is_partition or table.extension is not None:
-                continue  # an extension's tables (catalog: Table.extension) are never converted
+            if not table.is_table or table.is_partition:
+                continue
+            if table.extension is not None:  # catalog: the extension owns it (pg_depend 'e')
+                found.append(
+                    LeftOut(
+                        table.qname,
+                        None,
+                        None,
+                        Reason.EXTENSION,
+                        f"belongs to extension {table.extension}: uuidpk does not convert an "
+                        "extension's tables",
+                    )
+                )
+                continue
             pk = self.primary_key(table.oid)
             attnum = None if pk is None else self._key_column(table, pk)
             if pk is None or attnum is None:
+                detail = "no primary key"
+                if pk is not None:
+                    names = ", ".join(self.catalog.column(table.oid, a).name for a in pk.columns)
+                    detail = f"a composite primary key ({names})"
+                found.append(LeftOut(table.qname, None, None, Reason.NO_KEY, detail))
                 continue
             column = self.catalog.column(table.oid, attnum)
             if column.is_integer:
-                keys.append(Key(table, column, pk))
-        return keys
+                found.append(Key(table, column, pk))
+                continue
+            if column.is_uuid:
+                detail = "its key is uuid already"
+            elif column.is_text:
+                detail = (
+                    f"a {column.type} key is likely a natural key: convert it only by name "
+                    "(--table with --allow-text-keys)"
+                )
+            else:
+                detail = f"keys of type {column.type} are not converted"
+            found.append(LeftOut(table.qname, column.name, column.type, Reason.NOT_INTEGER, detail))
+        return found
 
 
 def split_name(spec: str) -> tuple[str | None, str]:

@@ -145,6 +145,10 @@ class Constraint:
     index_oid: int | None
     definition: str
     comment: str | None
+    # An exclusion constraint's elements (attnum; 0: an expression), and for each whether
+    # PostgreSQL rebuilds it over uuid (catalog/constraints.sql says how that is read).
+    exclusion_columns: tuple[int, ...] = ()
+    exclusion_uuid: tuple[bool, ...] = ()
 
     @property
     def pairs(self) -> tuple[tuple[int, int], ...]:

@@ -23,7 +23,7 @@ import psycopg
 
 from . import __version__, journal
 from .advisory import migration_lock
-from .blockers import closure_problems, key_problems, option_problems, text_key_problem
+from .blockers import option_name_problems, text_key_problem
 from .catalog import read_catalog, require_tool_schema
 from .django import generic_rows, map_content_types, read_content_types
 from .djangodb import (
@@ -48,10 +48,12 @@ from .fingerprint import (
 from .formats.django_migration import field_changes, migration_module
 from .functions import Function
 from .graph import Closure, Graph, Key, SoftEdge
+from .leftout import LeftOut, Reason
 from .model import Catalog, ToolSchema
 from .ops import CreateKeyFunction, GenericReference, Options, Plan
-from .planning import closures_for, key_roots, plan_conversion, require_runnable
-from .preflight import preflight_problems
+from .planning import closures_for, plan_conversion, require_runnable
+from .planning.common import judge, target_closure
+from .preflight import closure_preflight, preflight_problems
 from .problems import Problem, Severity
 from .progress import Event, Listener
 from .render import as_text, plan_sql, script
@@ -83,6 +85,11 @@ class Selection:
     soft_refs: tuple[str, ...] = ()
     generic: bool = True  # in a Django database, find and convert generic relations
     allow_text_keys: bool = False
+    # Keys left as they are (with every key of their closure): [schema.]table, as tables.
+    exclude: tuple[str, ...] = ()
+    # Leave out every key whose closure something blocks (and say which and why), instead of
+    # refusing the whole selection.
+    skip_blocked: bool = False
 
     def require(self) -> None:
         if not self.tables and not self.all_tables:
@@ -103,17 +110,22 @@ class Analysis:
     generic: tuple[GenericReference, ...]
     functions: tuple[Function, ...]
     django: DjangoDatabase | None = None  # the database's Django models, when it has them
-    notes: tuple[str, ...] = ()  # what Django knowledge decided: keys left out, relations found
+    notes: tuple[str, ...] = ()  # what Django knowledge decided: generic relations found
+    left_out: tuple[LeftOut, ...] = ()  # tables the selection leaves as they are, and why
 
     def problems_of(self, key: Key, closure: Closure) -> list[Problem]:
         """Everything found for one key: its own problems and its closure's."""
-        return key_problems(key) + self.problems.get(closure.root, [])
+        return self.problems.get(closure.root, [])
+
+    def generic_problems(self) -> list[Problem]:
+        """What stands in the way of the generic relations (each a closure of its own)."""
+        return [p for g in self.generic for p in self.problems.get(g.column, [])]
 
     def all_problems(self) -> list[Problem]:
-        """Every problem once: per key, per closure, and database-wide."""
-        found = [p for key in self.keys for p in key_problems(key)]
-        found += [p for closure in self.closures for p in self.problems.get(closure.root, [])]
-        return found + list(self.database_wide)
+        """Every problem once: per closure (its keys' included), per generic relation, and
+        database-wide."""
+        found = [p for closure in self.closures for p in self.problems.get(closure.root, [])]
+        return found + self.generic_problems() + list(self.database_wide)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class Conversion:
     # The privilege and lock checks covered a fingerprint (its reads of every sequence-fed
     # column, its schema): what apply and the psql script do.
     fingerprint: bool = False
+    server_problems: tuple[Problem, ...] = ()  # what those checks found
 
     @property
     def graph(self) -> Graph:
@@ -188,17 +201,48 @@ class SequenceReport:
 
 
 # -- reading and analysing ----------------------------------------------------------------------
-def select_keys(graph: Graph, selection: Selection) -> list[Key]:
-    """The keys a selection names, each once, --all's first."""
+def select_keys(graph: Graph, selection: Selection) -> tuple[list[Key], list[LeftOut]]:
+    """The keys a selection names, each once, --all's first; and what --all leaves out (tables
+    without a key, keys that are not integers, an extension's tables) and what --exclude does
+    (an excluded key with every key of its closure: they convert together or not at all)."""
     selection.require()
     keys: list[Key] = []
+    left: list[LeftOut] = []
     if selection.all_tables:
-        keys.extend(graph.all_keys())
+        for found in graph.survey():
+            (keys if isinstance(found, Key) else left).append(found)  # type: ignore[arg-type]
     for spec in selection.tables:
         key = graph.key_of(graph.find_table(spec))
         if key not in keys:
             keys.append(key)
-    return keys
+    named = {k.table.qname for k in keys}
+    left = [entry for entry in left if entry.table not in named]
+    excluded: dict[Node, str] = {}  # an excluded key's closure column -> the excluded table
+    for spec in selection.exclude:
+        table = graph.find_table(spec)  # a name that is no table is an error, not a no-op
+        column = graph.key_column(table)
+        if column is not None:
+            excluded[graph.canon((table.oid, column))] = str(table.qname)
+    if not excluded:
+        return keys, left
+    kept = []
+    for key in keys:
+        closure = graph.closure((key.table.oid, key.column.attnum))
+        by = sorted({excluded[n] for n in closure.nodes if n in excluded})
+        if not by:
+            kept.append(key)
+            continue
+        own = str(key.table.qname) in by
+        detail = (
+            "--exclude"
+            if own
+            else f"its closure holds the key of {', '.join(by)} (--exclude): they convert "
+            "together or not at all"
+        )
+        left.append(
+            LeftOut(key.table.qname, key.column.name, key.column.type, Reason.EXCLUDED, detail)
+        )
+    return kept, left
 
 
 def declare_soft_references(
@@ -248,25 +292,106 @@ def declare_soft_references(
     return tuple(edges), tuple(generics)
 
 
-def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
-    """Read the catalog once and find the selection's closures and their problems."""
+def analyse(
+    conn: psycopg.Connection, selection: Selection, options: Options | None = None
+) -> Analysis:
+    """Read the catalog once and find the selection's closures and their problems, judged with
+    the options given (as the plan will run them). With selection.skip_blocked, every key whose
+    closure something blocks is left out (Analysis.left_out says which and why) and the rest
+    judged again, until nothing left blocks."""
+    return _analyse(conn, selection, options or Options(), _read(conn, selection), {})
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What a selection names, read once: the catalog (in the graph), the keys, what is left
+    out of them before any judgement, and the generic relations declared with --soft-ref."""
+
+    graph: Graph
+    django: DjangoDatabase | None
+    keys: tuple[Key, ...]
+    left_out: tuple[LeftOut, ...]
+    declared_generic: tuple[GenericReference, ...]
+
+
+def _read(conn: psycopg.Connection, selection: Selection) -> _Reading:
     selection.require()
     catalog = read_catalog(conn)
-    soft, generic = declare_soft_references(conn, catalog, selection.soft_refs)
+    soft, declared_generic = declare_soft_references(conn, catalog, selection.soft_refs)
     graph = Graph(catalog, soft)
     django = read_django(conn, catalog)
     if django is not None:
         refuse_named(django, graph, selection.tables)
-    keys = select_keys(graph, selection)
-    notes: list[str] = []
+    keys, left_out = select_keys(graph, selection)
     if django is not None:
-        keys, notes = users_keys(django, graph, keys, selection.tables)
-    functions = catalog.functions  # read in the catalog's snapshot
-    declared = frozenset(e.child for e in soft) | frozenset(g.column for g in generic)
+        keys, framework = users_keys(django, graph, keys, selection.tables)
+        left_out += framework
+    return _Reading(graph, django, tuple(keys), tuple(left_out), declared_generic)
+
+
+def _analyse(
+    conn: psycopg.Connection,
+    selection: Selection,
+    options: Options,
+    reading: _Reading,
+    blocked: dict[Node, list[Problem]],
+) -> Analysis:
+    """Judge the keys read; `blocked`: closures (by root) to leave out from the start (what
+    the server's checks block, with --skip-blocked)."""
+    graph = reading.graph
+    keys = list(reading.keys)
+    left_out = list(reading.left_out)
+    declared_generic = reading.declared_generic
+    set_aside: set[Node] = set()  # generic relations left as they are (--skip-blocked)
+    while True:
+        for key in keys:
+            root = graph.closure((key.table.oid, key.column.attnum)).root
+            if root in blocked:
+                left_out.append(_left_blocked(key, blocked[root]))
+        keys = [
+            k for k in keys if graph.closure((k.table.oid, k.column.attnum)).root not in blocked
+        ]
+        declared_generic = tuple(g for g in declared_generic if g.column not in blocked)
+        analysis = _judge(
+            conn,
+            graph,
+            keys,
+            selection,
+            options,
+            declared_generic,
+            reading.django,
+            frozenset(set_aside),
+        )
+        blocked = _blocked(analysis) if selection.skip_blocked else {}
+        roots = {graph.closure((k.table.oid, k.column.attnum)).root for k in keys}
+        aside = {g.column for g in analysis.generic if g.column in blocked}
+        if not (roots & set(blocked)) and aside <= set_aside:
+            # Nothing left to leave out (what still blocks belongs to no key: it refuses).
+            return replace(analysis, left_out=tuple(left_out))
+        set_aside |= aside
+
+
+def _judge(
+    conn: psycopg.Connection,
+    graph: Graph,
+    keys: list[Key],
+    selection: Selection,
+    options: Options,
+    declared_generic: tuple[GenericReference, ...],
+    django: DjangoDatabase | None,
+    set_aside: frozenset[Node],
+) -> Analysis:
+    """One judgement of a set of keys: closures, generic relations, every problem."""
+    catalog = graph.catalog
+    declared = frozenset(e.child for e in graph.soft) | frozenset(
+        g.column for g in declared_generic
+    )
     closures = closures_for(graph, keys)
+    generic = declared_generic
+    notes: list[str] = []
     if django is not None and selection.generic:
         found, found_notes = find_generic_relations(
-            conn, django, graph, closures, selection.all_tables, declared
+            conn, django, graph, closures, selection.all_tables, declared | set_aside
         )
         generic += tuple(found)
         declared |= frozenset(g.column for g in found)
@@ -274,13 +399,14 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
     per_closure, database_wide = problems_by_closure(
         graph,
         closures,
-        functions,
-        declared,
+        catalog.functions,  # read in the catalog's snapshot
+        declared | set_aside,
         is_empty=lambda oid: table_is_empty(conn, catalog.table(oid).qname),
     )
-    for closure in closures:
+    judged = judge(graph, keys, closures, replace(options, generic=generic))
+    for root, stands in judged.items():
         # What PostgreSQL would refuse comes first: the same list inspect shows and plan uses.
-        per_closure[closure.root] = closure_problems(graph, closure) + per_closure[closure.root]
+        per_closure[root] = stands + per_closure.get(root, [])
     if not selection.allow_text_keys:
         for key in keys:
             refused = text_key_problem(key)
@@ -293,11 +419,52 @@ def analyse(conn: psycopg.Connection, selection: Selection) -> Analysis:
         keys=tuple(keys),
         closures=tuple(closures),
         problems=per_closure,
-        database_wide=tuple(database_wide),
+        database_wide=tuple(database_wide) + tuple(option_name_problems(options)),
         generic=generic,
-        functions=functions,
+        functions=catalog.functions,
         django=django,
         notes=tuple(notes),
+    )
+
+
+def _blocked(analysis: Analysis) -> dict[Node, list[Problem]]:
+    """Closures (by root) that something blocks, with what blocks them. A generic relation
+    that cannot be converted leaves the keys its rows point at as they are too (their values
+    would no longer match), and itself."""
+    graph = analysis.graph
+    blocked = {
+        root: stopping
+        for root, found in analysis.problems.items()
+        if (stopping := [p for p in found if p.severity.blocks])
+    }
+    for generic in analysis.generic:
+        if generic.column not in blocked:
+            continue
+        name = graph.describe(generic.column)
+        for content_type, target, _ in generic.usage:
+            closure = None if target is None else target_closure(graph, analysis.closures, target)
+            if closure is not None:
+                cascade = Problem(
+                    Severity.BLOCKER,
+                    "soft reference",
+                    name,
+                    f"a generic relation that can point at this key (content type "
+                    f"{content_type}) cannot be converted, and its integers cannot hold the "
+                    "key's new uuids: the key stays as it is",
+                )
+                blocked.setdefault(closure.root, []).extend([cascade, *blocked[generic.column]])
+    return blocked
+
+
+def _left_blocked(key: Key, problems: list[Problem]) -> LeftOut:
+    return LeftOut(
+        key.table.qname,
+        key.column.name,
+        key.column.type,
+        Reason.BLOCKED,
+        "something blocks its closure (every blocker is listed)",
+        tuple(problems),
+        (key.table.oid, key.column.attnum),
     )
 
 
@@ -307,22 +474,19 @@ def inspect(
     options: Options | None = None,
     more: Callable[[Analysis, Options], list[Problem]] | None = None,
 ) -> dict[str, Any]:
-    """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added). Also
-    what stands in the way of running the plan here: the options given (against the root
-    tables), the current role's privileges and the server's lock table; and more's problems."""
-    analysis = analyse(conn, selection)
+    """The document `uuidpk inspect` shows (JSON version 1; fields are only ever added): the
+    judgement plan() refuses or runs by (the options given, the current role's privileges,
+    the server's lock table), every blocker at once; and more's problems."""
+    conversion = _conversion(conn, selection, options, fingerprint=True)
+    analysis = conversion.analysis
     document = inspect_document(analysis.graph, list(analysis.keys), analysis.problems_of)
     options = _server_options(analysis, options)
-    found = list(analysis.database_wide)
-    found += option_problems(analysis.graph, key_roots(analysis.graph, analysis.closures), options)
-    planned = plan_conversion(
-        analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
-    )
-    # As apply would run it: apply also writes its fingerprint into the tool's schema.
-    found += _preflight(conn, Conversion(analysis, planned, fingerprint=True))
+    found = analysis.generic_problems() + list(analysis.database_wide)
+    found += conversion.server_problems
     found += more(analysis, options) if more is not None else []
     document["problems"] = [_problem_json(p) for p in found]
-    document["notes"] = list(analysis.notes)  # Django: keys left out, generic relations found
+    document["notes"] = list(analysis.notes)  # Django: generic relations found
+    document["left_out"] = [entry.to_json() for entry in analysis.left_out]
     return document
 
 
@@ -365,30 +529,122 @@ def plan(
             f"an online conversion of {keys} is under way: continue it (apply --online with "
             "the same options) or abort it first"
         )
-    analysis = analyse(conn, selection)
-    options = _server_options(analysis, options)
-    if options.mapping_table:
-        require_tool_schema(analysis.catalog)  # mapping tables go into the tool's schema
-    planned = plan_conversion(
-        analysis.graph, list(analysis.keys), options, problems=analysis.all_problems()
+    conversion = _conversion(conn, selection, options, fingerprint=fingerprint)
+    if options is not None and options.mapping_table:
+        require_tool_schema(conversion.analysis.catalog)  # mapping tables go there
+    require_runnable(conversion.plan)
+    return conversion
+
+
+def _conversion(
+    conn: psycopg.Connection, selection: Selection, options: Options | None, *, fingerprint: bool
+) -> Conversion:
+    """The one judgement inspect and plan share: the analysis with the options given, the
+    plan, and what the live server says of it (privileges, the lock table), all of it at once:
+    the server's checks run on the plan's statements even while other blockers stand. With
+    --skip-blocked, a closure those checks block on its own is left out too."""
+    reading = _read(conn, selection)
+    blocked: dict[Node, list[Problem]] = {}
+    while True:
+        analysis = _analyse(conn, selection, options or Options(), reading, blocked)
+        planned_options = _server_options(analysis, options)
+        # Without the tool's schema there is no fingerprint: the script leaves it out, apply
+        # refuses.
+        with_fingerprint = fingerprint and analysis.catalog.tool_schema is not ToolSchema.FOREIGN
+        forced = plan_conversion(
+            analysis.graph,
+            list(analysis.keys),
+            planned_options,
+            problems=analysis.all_problems(),
+            force=True,
+        )
+        found = _preflight(conn, analysis.catalog, forced, with_fingerprint)
+        if selection.skip_blocked and any(p.severity.blocks for p in found):
+            more = _server_blocked(conn, analysis, planned_options, with_fingerprint)
+            if more:
+                blocked.update(more)
+                continue
+        planned = replace(forced, problems=forced.problems + found)
+        if planned.blocking:
+            planned = replace(planned, steps=())
+        if selection.skip_blocked:
+            # Every blocker of a key left out at once: the server's too, not only the first.
+            analysis = _with_server_blockers(conn, analysis, planned_options, with_fingerprint)
+        return Conversion(analysis, planned, with_fingerprint, found)
+
+
+def _server_blocked(
+    conn: psycopg.Connection, analysis: Analysis, options: Options, fingerprint: bool
+) -> dict[Node, list[Problem]]:
+    """The closures (by root) that the server's checks block on their own: each planned alone
+    (one privilege query and one lock estimate per closure: only when the whole plan met a
+    blocker there, with --skip-blocked)."""
+    blocked = {}
+    for closure in analysis.closures:
+        found = _closure_preflight(conn, analysis, closure, analysis.keys, options, fingerprint)
+        if found:
+            blocked[closure.root] = found
+    return blocked
+
+
+def _closure_preflight(
+    conn: psycopg.Connection,
+    analysis: Analysis,
+    closure: Closure,
+    keys: Sequence[Key],
+    options: Options,
+    fingerprint: bool,
+) -> list[Problem]:
+    graph = analysis.graph
+    catalog = analysis.catalog
+    members = set(closure.nodes)
+    own = [k for k in keys if graph.canon((k.table.oid, k.column.attnum)) in members]
+    planned = plan_conversion(graph, own, replace(options, generic=()), problems=[], force=True)
+    return closure_preflight(
+        conn,
+        planned,
+        catalog.server.current_user,
+        fingerprint=fingerprint,
+        schemas=catalog.schema_oids,
     )
-    # Privileges and the lock table, read from the server: only for a plan that would run.
-    # Without the tool's schema there is no fingerprint: the script leaves it out, apply refuses.
-    fingerprint = fingerprint and analysis.catalog.tool_schema is not ToolSchema.FOREIGN
-    conversion = Conversion(analysis, planned, fingerprint)
-    planned = replace(planned, problems=planned.problems + _preflight(conn, conversion))
-    require_runnable(planned)
-    return replace(conversion, plan=planned)
 
 
-def _preflight(conn: psycopg.Connection, conversion: Conversion) -> tuple[Problem, ...]:
-    catalog = conversion.analysis.catalog
+def _with_server_blockers(
+    conn: psycopg.Connection, analysis: Analysis, options: Options, fingerprint: bool
+) -> Analysis:
+    """The keys left out as blocked by what the catalog shows, with what the server's checks
+    would block in them too (each closure planned alone)."""
+    graph = analysis.graph
+    left = list(analysis.left_out)
+    keys = [
+        graph.key_of(graph.catalog.table(e.node[0]))
+        for e in left
+        if e.reason is Reason.BLOCKED and e.node is not None
+    ]
+    found: dict[Node, list[Problem]] = {}
+    for key in keys:
+        closure = graph.closure((key.table.oid, key.column.attnum))
+        if closure.root not in found:
+            found[closure.root] = _closure_preflight(
+                conn, analysis, closure, keys, options, fingerprint
+            )
+    for n, entry in enumerate(left):
+        if entry.reason is not Reason.BLOCKED or entry.node is None:
+            continue
+        more = [p for p in found[graph.closure(entry.node).root] if p not in entry.problems]
+        left[n] = replace(entry, problems=entry.problems + tuple(more))
+    return replace(analysis, left_out=tuple(left))
+
+
+def _preflight(
+    conn: psycopg.Connection, catalog: Catalog, planned: Plan, fingerprint: bool
+) -> tuple[Problem, ...]:
     return tuple(
         preflight_problems(
             conn,
-            conversion.plan,
+            planned,
             catalog.server.current_user,
-            fingerprint=conversion.fingerprint,
+            fingerprint=fingerprint,
             schemas=catalog.schema_oids,
         )
     )
@@ -508,7 +764,7 @@ def apply(
         raise Refused("nothing to convert")
     require_tool_schema(conversion.analysis.catalog)  # the fingerprint goes there
     if not conversion.fingerprint:  # planned for something else: check what apply does
-        missing = _preflight(conn, replace(conversion, fingerprint=True))
+        missing = _preflight(conn, conversion.analysis.catalog, conversion.plan, True)
         require_runnable(replace(conversion.plan, problems=missing))
     with migration_lock(conn):
         return _apply(conn, conversion, accept_risks, dry_run, verify, say, listener)

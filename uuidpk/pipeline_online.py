@@ -116,11 +116,17 @@ def apply_online(
 def _asked(selection: Selection) -> dict[str, object]:
     """What the user asked for, as the journal keeps it: a run is continued only by a command
     that asks for the same."""
-    return {
+    asked: dict[str, object] = {
         "tables": list(selection.tables),
         "all": selection.all_tables,
         "soft_refs": list(selection.soft_refs),
     }
+    # Only when given: a run journaled before these existed is continued by the same command.
+    if selection.exclude:
+        asked["exclude"] = list(selection.exclude)
+    if selection.skip_blocked:
+        asked["skip_blocked"] = True
+    return asked
 
 
 def online_status(conn: psycopg.Connection) -> OnlineStatus | None:

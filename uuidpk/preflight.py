@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import templates
-from .catalog import sequence_columns_sql
+from .catalog import relation_oids_sql, sequence_columns_sql
 from .model import TOOL_SCHEMA, QualifiedName
 from .ops import (
     AddForeignKey,
@@ -52,7 +52,8 @@ class Needs:
     views: set[tuple[str, str]] = field(default_factory=set)  # CREATE VIEW: (schema, owner)
     temp: bool = False  # functions and tables in pg_temp
     tool_schema: bool = False  # writes into the tool's schema
-    fingerprint: bool = False  # records a fingerprint (reads every sequence-fed column)
+    fingerprint: bool = False  # records a fingerprint (reads the sequences feeding `locked`)
+    locked: set[QualifiedName] = field(default_factory=set)  # the closures' tables
 
 
 def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
@@ -63,6 +64,7 @@ def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
         match op:
             case LockTables(tables=tables):
                 needs.owned.update(tables)
+                needs.locked.update(tables)
             case AlterColumns(table=table):
                 needs.owned.add(table)
                 needs.replaced.add(table)
@@ -91,11 +93,12 @@ def plan_needs(plan: Plan, *, fingerprint: bool = False) -> Needs:
 
 
 def _rows(
-    conn: psycopg.Connection, name: str, params: dict[str, Any], schemas: str
+    conn: psycopg.Connection, name: str, params: dict[str, Any], schemas: str, needs: Needs
 ) -> list[dict[str, Any]]:
-    """A check's rows; its {sequence_columns}: those of the schemas in params[schemas]."""
+    """A check's rows; its {sequence_columns}: those of the schemas in params[schemas] that
+    feed the tables the plan locks (what its fingerprint reads)."""
     query = templates.statement(f"catalog/{name}").format(
-        sequence_columns=sequence_columns_sql(schemas)
+        sequence_columns=sequence_columns_sql(schemas, relation_oids_sql(needs.locked))
     )
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query, params)
@@ -108,9 +111,16 @@ def _names(relations: Iterable[QualifiedName]) -> tuple[list[str], list[str]]:
 
 
 def privilege_problems(
-    conn: psycopg.Connection, needs: Needs, user: str, user_schemas: Sequence[int] = ()
+    conn: psycopg.Connection,
+    needs: Needs,
+    user: str,
+    user_schemas: Sequence[int] = (),
+    *,
+    own_objects: bool = False,
 ) -> list[Problem]:
-    """One blocker per privilege the role lacks, with the GRANT (or role) that gives it."""
+    """One blocker per privilege the role lacks, with the GRANT (or role) that gives it.
+    own_objects: only those on the plan's own objects (relations, views' schemas and owners),
+    not on the database or the tool's schema, which every plan needs."""
     schemas, names = _names(needs.owned)
     rows = _rows(
         conn,
@@ -126,12 +136,15 @@ def privilege_problems(
             "schemas": list(user_schemas),
         },
         "schemas",
+        needs,
     )
     problems = []
     seen: set[tuple[str, str, str, str | None]] = set()
     for row in rows:
         what, name, missing = row["what"], row["name"], row["missing"]
         if (what, name, missing, row["owner"]) in seen:
+            continue
+        if own_objects and (what == "database" or (what == "schema" and name == TOOL_SCHEMA)):
             continue
         seen.add((what, name, missing, row["owner"]))
         problems.append(
@@ -156,8 +169,9 @@ def _reason(what: str, missing: str, row: dict[str, Any], user: str) -> str:
     if what in ("sequence read", "table read"):
         kind = "SEQUENCE " if what == "sequence read" else ""
         return (
-            f"role {user} cannot read it, and the fingerprint reads where every sequence stands "
-            f"against its column (to tell sequences behind before the migration): GRANT SELECT "
+            f"role {user} cannot read it, and the fingerprint reads where each sequence feeding "
+            "the closure's tables stands against its column (to tell sequences behind before "
+            f"the migration): GRANT SELECT "
             f"ON {kind}{name} TO {user}"
         )
     if what == "owner schema":
@@ -211,6 +225,7 @@ def estimate_locks(
             "user_schemas": list(user_schemas),
         },
         "user_schemas",
+        needs,
     )
     # The fingerprint writes each table's measures through a temporary table and each parent's
     # kept keys into an unlogged one (neither with a TOAST table); they are dropped at once, but
@@ -246,6 +261,24 @@ def lock_problems(
             "fewer tables at a time",
         )
     ]
+
+
+def closure_preflight(
+    conn: psycopg.Connection,
+    plan: Plan,
+    user: str,
+    *,
+    fingerprint: bool = False,
+    schemas: Sequence[int] = (),
+) -> list[Problem]:
+    """What the server's checks block in a plan of one closure on its own (--skip-blocked
+    leaves such a closure out): privileges on its own objects, and a lock table too small for
+    it alone. What every plan needs (the database's, the tool schema's) is not its own."""
+    if not plan.steps:
+        return []
+    needs = plan_needs(plan, fingerprint=fingerprint)
+    own = privilege_problems(conn, needs, user, schemas, own_objects=True)
+    return own + lock_problems(conn, needs, schemas)
 
 
 def preflight_problems(

@@ -37,16 +37,29 @@ from .planning import plan_conversion
 Say = Callable[[str], None]
 
 # Every view and materialized view outside the system schemas, read at the end of the rehearsal:
-# a view PostgreSQL kept (no dependency on what it reads, crosstab's query text) fails here.
+# a view PostgreSQL kept (no dependency on what it reads, crosstab's query text) fails here. A
+# materialized view that holds no rows cannot be read (nor in the live database).
 _VIEWS = """
 SELECT n.nspname, c.relname
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('v', 'm')
+ WHERE (c.relkind = 'v' OR (c.relkind = 'm' AND c.relispopulated))
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\\_%'
    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.deptype = 'e')
+ ORDER BY 1, 2
+"""
+
+
+# The materialized views that hold rows in the live database: pg_dump --schema-only writes every
+# one WITH NO DATA, and the copy refreshes these (over its empty tables) to be like the live one.
+_POPULATED = """
+SELECT n.nspname, c.relname
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'm' AND c.relispopulated
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_%'
  ORDER BY 1, 2
 """
 
@@ -128,7 +141,8 @@ def rehearse(
             _copy_schema(params, password, scratch)
             target = make_conninfo("", **{**params, "dbname": scratch}, password=password)
             with psycopg.connect(target, autocommit=True) as copy:
-                analysis = analyse(copy, selection)
+                _populate(copy, conn.execute(_POPULATED).fetchall())
+                analysis = analyse(copy, selection, options)
                 return _run(copy, analysis, options, ignore_blockers, started, say)
         finally:
             admin.execute(
@@ -179,6 +193,28 @@ def _run(
     except MigrationFailed as exc:
         return Rehearsal(False, str(exc), blockers, 0, time.perf_counter() - started)
     return Rehearsal(True, "", blockers, read[-1], time.perf_counter() - started)
+
+
+def _populate(copy: psycopg.Connection, views: list[tuple[str, str]]) -> None:
+    """Refresh in the copy the materialized views populated in the live database. One that
+    reads another waits for it: each round refreshes those whose inputs are populated, until
+    none is left (or none can be: that error is the rehearsal's to report)."""
+    waiting = list(views)
+    while waiting:
+        failed: list[tuple[str, str]] = []
+        error: psycopg.Error | None = None
+        for schema, name in waiting:
+            try:
+                copy.execute(
+                    sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(schema, name))
+                )
+            except psycopg.errors.ObjectNotInPrerequisiteState as exc:  # an input not yet
+                failed.append((schema, name))
+                error = exc
+        if len(failed) == len(waiting):
+            assert error is not None
+            raise UuidpkError(f"refreshing the schema copy failed: {primary_message(error)}")
+        waiting = failed
 
 
 def _copy_schema(params: dict[str, Any], password: str | None, scratch: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .graph import Closure, Graph, Key
+from .leftout import Reason
 from .model import FK_ACTIONS
 from .problems import Problem, Severity
 from .progress import ASSUMED_RATE, estimate_seconds, seconds, size
@@ -222,9 +223,52 @@ def inspect_text(document: dict[str, Any]) -> str:
         out.append(f"note     {pattern[0]} ({len(names)} keys: {_some(names)}): {pattern[1]}")
     if repeated:
         out.append("")
+    left = left_out_lines(document.get("left_out", []))
+    out += [*left, ""] if left else []
     out += _summary(document)
     # Names and reasons come from the catalog: one escaped line each (safe_text).
     return "\n".join(for_terminal(line) for line in out)
+
+
+def left_out_lines(entries: list[dict[str, Any]], *, brief: bool = False) -> list[str]:
+    """What a selection leaves out (inspect's `left_out`), by reason. In full: one line per
+    blocker of each blocked key and one per other table, with why. Brief (generate, apply):
+    one line per blocked key, its first blocker; one line per other reason, naming its tables."""
+    if not entries:
+        return []
+    entries = sorted(entries, key=lambda e: (_REASONS.index(e["reason"]), e["schema"], e["table"]))
+    out = [] if brief else [f"left out ({len(entries)} table(s))"]
+    width = max(len(e["reason"]) for e in entries)
+    grouped: dict[str, list[str]] = {}
+    for entry in entries:
+        name = f"{entry['schema']}.{entry['table']}"
+        if entry["column"] is not None:
+            name += f".{entry['column']} {entry['type']}"
+        if brief and entry["reason"] != "blocked":
+            grouped.setdefault(entry["reason"], []).append(name)
+            continue
+        problems = entry["problems"]
+        if brief:
+            first = problems[0] if problems else None
+            said = f": {first['what']} {first['name']}: {first['reason']}" if first else ""
+            more = (
+                f" (and {len(problems) - 1} more: see uuidpk inspect)" if len(problems) > 1 else ""
+            )
+            out.append(f"left out {name} (blocked){said}{more}")
+            continue
+        reason = entry["reason"].ljust(width)
+        if not problems:
+            out.append(f"  {reason}  {name}: {entry['detail']}")
+        for problem in problems:
+            out.append(
+                f"  {reason}  {name}: {problem['what']} {problem['name']}: {problem['reason']}"
+            )
+    for reason, names in grouped.items():
+        out.append(f"left out ({reason}, {len(names)}): {', '.join(names)}")
+    return out
+
+
+_REASONS = [str(reason) for reason in Reason]
 
 
 def _some(names: list[str]) -> str:
@@ -261,10 +305,15 @@ def _summary(document: dict[str, Any]) -> list[str]:
     }
     columns = sum(len(k["closure"]["columns"]) for k in keys)
     tables = len({t for k in keys for t in k["closure"]["tables"]})
+    left: dict[str, int] = {}
+    for entry in document.get("left_out", []):
+        left[entry["reason"]] = left.get(entry["reason"], 0) + 1
+    left_out = ", ".join(f"{left[reason]} {reason}" for reason in _REASONS if reason in left)
     lines = [
         f"summary: {len(keys)} key(s), {columns} column(s) in {tables} table(s); "
         f"{count['refused']} refused, {count['blocker']} blocker(s), "
         f"{count['warning']} warning(s), {count['note']} note(s)"
+        + (f"; left out: {left_out}" if left_out else "")
     ]
     estimate = document.get("estimate")
     if estimate and keys:

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from . import templates
-from .catalog import sequence_columns_sql
+from .catalog import relation_oids_sql, sequence_columns_sql
 from .errors import VerificationFailed
 from .model import QualifiedName
 
@@ -90,13 +90,14 @@ def insert_run_sql(spec: dict[str, Any]) -> sql.Composed:
     return _template("insert_run").format(spec=sql.Literal(json.dumps(spec, sort_keys=True)))
 
 
-def record_problems_sql() -> list[sql.SQL | sql.Composed]:
-    """Keep in the current run the sequences that are behind their columns already."""
+def record_problems_sql(tables: Sequence[QualifiedName]) -> list[sql.SQL | sql.Composed]:
+    """Keep in the current run the sequences feeding these tables that are behind their
+    columns already (only those: reading a sequence and its column's maximum locks them until
+    the migration commits)."""
+    columns = sequence_columns_sql(None, relation_oids_sql(tables))
     return [
         _template("sequence_state_function"),
-        _template("record_problems").format(
-            columns=sequence_columns_sql(None), run=current_run_sql()
-        ),
+        _template("record_problems").format(columns=columns, run=current_run_sql()),
     ]
 
 

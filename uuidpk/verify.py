@@ -303,10 +303,12 @@ def check_schema(
 
 
 def _check_sequences(
-    conn: psycopg.Connection, before: Sequence[dict[str, Any]]
+    conn: psycopg.Connection, before: Sequence[dict[str, Any]], tables: set[QualifiedName]
 ) -> tuple[int, list[Difference], list[str]]:
-    """Every sequence-fed column of the database: a sequence behind its column is a
-    difference, or a note when it was behind already before the migration."""
+    """Every sequence-fed column of the database: a sequence behind a column of the migration's
+    tables is a difference, or a note when it was behind already before the migration (the
+    fingerprint measured the sequences feeding those tables); one behind elsewhere is a note
+    (the migration touched neither it nor its table, and did not measure it before)."""
     already = {
         (
             QualifiedName(p["sequence_schema"], p["sequence_name"]),
@@ -325,6 +327,8 @@ def _check_sequences(
         name = display_name(p.sequence)
         if (p.sequence, p.table, p.column) in already:
             notes.append(f"sequence {name}: {detail}; so already before the migration")
+        elif p.table not in tables:
+            notes.append(f"sequence {name}: {detail}; not a table of the migration")
         else:
             differences.append(Difference("sequence", name, detail))
     return len(positions), differences, notes
@@ -371,7 +375,8 @@ def verify(
             notes.append("the schema after the migration was not recorded: not compared")
         checked = None
         if check_sequences:
-            checked, lagging, already = _check_sequences(conn, run.problems_before)
+            measured = {t.table for t in spec.tables}
+            checked, lagging, already = _check_sequences(conn, run.problems_before, measured)
             differences += lagging
             notes += already
         if mark and _read_only(conn):

@@ -3,8 +3,12 @@
 -- column draws from the same sequence: the parent's maximum covers its rows. The one definition
 -- of what the fingerprint reads (verify/record_problems.sql, `uuidpk sequences`), and so of
 -- the privileges (missing_privileges.sql) and locks (lock_estimate.sql) that reading needs.
+-- With {tables}, only the sequences that feed a column of those tables (or of their partitions:
+-- pg_partition_tree returns nothing for a plain table),
+-- with every column they feed: what a migration of those tables measures, locks and reads, so
+-- that grows with its closure, not with the database.
 -- Parameters: {schemas} (oid[]: the user's schemas: Catalog.schema_oids as a bound parameter,
---             or in a psql script ARRAY(schema_oids.sql))
+--             or in a psql script ARRAY(schema_oids.sql)); {tables} (oid[], or NULL: all)
 -- Columns: sequence_oid, sequence_schema, sequence_name, increment, table_oid, table_schema,
 --          table_name, column_name
 WITH uses AS (
@@ -37,6 +41,13 @@ SELECT s.oid::int8                                      AS sequence_oid,
   JOIN pg_attribute a  ON a.attrelid = c.oid AND a.attnum = u.attnum AND NOT a.attisdropped
  WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
    AND n.oid = ANY({schemas})
+   AND ({tables} IS NULL OR u.seq IN (
+            SELECT x.seq
+              FROM uses x
+             WHERE x.rel = ANY({tables})
+                OR x.rel IN (SELECT p.relid
+                               FROM unnest({tables}) AS t(oid),
+                                    pg_partition_tree(t.oid::regclass) AS p)))
    AND NOT (c.relispartition AND EXISTS (
             SELECT 1
               FROM pg_inherits i

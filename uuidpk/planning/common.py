@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..blockers import closure_problems
+from ..blockers import closure_problems, key_problems, option_problems
 from ..dependents import Affected
 from ..errors import Refused
 from ..graph import Closure, Graph, Key, Node
@@ -281,16 +281,22 @@ def target_closure(graph: Graph, closures: Sequence[Closure], table_oid: int) ->
     return next((c for c in closures if node in c.nodes), None)
 
 
-def generic_closure(
+def generic_closure(graph: Graph, generic: GenericReference) -> Closure:
+    """A generic relation's column as a closure of its own."""
+    node = generic.column
+    return Closure(node, (node,), (node,), (), graph.catalog.table(node[0]).qname)
+
+
+def generic_problems(
     graph: Graph, closures: Sequence[Closure], generic: GenericReference, options: Options
-) -> tuple[Closure, list[Problem]]:
-    """A generic relation's column as a closure of its own, and what stands in its way: rows
-    whose content type names no table, or a table whose key is not being converted."""
+) -> list[Problem]:
+    """What stands in a generic relation's way: what stands on its column, rows whose content
+    type names no table, or a table whose key is not being converted."""
     catalog = graph.catalog
     node = generic.column
     table = catalog.table(node[0])
     name = f"{table.qname}.{catalog.column(*node).name}"
-    problems = list(closure_problems(graph, Closure(node, (node,), (node,), (), table.qname)))
+    problems = list(closure_problems(graph, generic_closure(graph, generic)))
     for content_type, target, rows in generic.usage:
         if target is None:
             problems.append(
@@ -320,7 +326,39 @@ def generic_closure(
                 "generic relations cannot follow --order-by yet",
             )
         )
-    return Closure(node, (node,), (node,), (), table.qname), problems
+    return problems
+
+
+def judge(
+    graph: Graph, keys: Sequence[Key], closures: Sequence[Closure], options: Options
+) -> dict[Node, list[Problem]]:
+    """What stands in the way of each closure (by root) with these options: its keys' own
+    problems, what PostgreSQL would refuse or the plan handles, options its root tables cannot
+    take; and of each generic relation (a closure of its own). One judgement for inspect, the
+    plan and the script: a blocker that keys keeping their old order handle (--uuid v7 from the
+    old ids) is handled whoever asks."""
+    found: dict[Node, list[Problem]] = {}
+    for closure in closures:
+        members = set(closure.nodes)
+        problems = [
+            p
+            for key in keys
+            if graph.canon((key.table.oid, key.column.attnum)) in members
+            for p in key_problems(key)
+        ]
+        problems += closure_problems(graph, closure)
+        problems += option_problems(graph, key_roots(graph, [closure]), options)
+        found[closure.root] = problems
+    for generic in options.generic:
+        found[generic.column] = generic_problems(graph, closures, generic, options)
+    if options.uuid_version == 7 and options.order_by is None:
+        # v7 values made from the old ids keep their order: a CHECK (a < b) between two
+        # columns of one key holds afterwards.
+        found = {
+            root: [replace(p, severity=Severity.HANDLED) if p.unless_ordered else p for p in ps]
+            for root, ps in found.items()
+        }
+    return found
 
 
 def generic_derivation(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from ..blockers import closure_problems, key_problems, option_problems
+from ..blockers import option_name_problems
 from ..dependents import Affected, affected_objects
 from ..graph import Closure, Graph, Key
 from ..model import QualifiedName
@@ -55,7 +55,7 @@ from ..ops import (
     TableObjectExists,
     WriteMapping,
 )
-from ..problems import Problem, Severity
+from ..problems import Problem
 from . import common
 from .locks import step_lock
 
@@ -71,24 +71,15 @@ def plan_conversion(
     """The offline plan for the given keys. Problems are in the plan; a plan with blocking
     problems has no steps, unless forced (a rehearsal on a scratch copy, to hear what
     PostgreSQL itself says about them). `problems`: what an analysis already found for these
-    keys and their closures (pipeline.analyse), so nothing is examined twice; else found here."""
+    keys and their closures with these options (pipeline.analyse, through common.judge), so
+    nothing is examined twice; else judged here."""
     closures = common.closures_for(graph, keys)
     if problems is None:
-        found: list[Problem] = [p for key in keys for p in key_problems(key)]
-        found += [p for closure in closures for p in closure_problems(graph, closure)]
-        problems = found
+        judged = common.judge(graph, keys, closures, options)
+        problems = [p for found in judged.values() for p in found]
+        problems += option_name_problems(options)
     problems = list(problems)
-    problems.extend(option_problems(graph, common.key_roots(graph, closures), options))
-    if options.uuid_version == 7 and options.order_by is None:
-        # v7 values made from the old ids keep their order: a CHECK (a < b) between two
-        # columns of one key holds afterwards.
-        problems = [
-            replace(p, severity=Severity.HANDLED) if p.unless_ordered else p for p in problems
-        ]
-    for generic in options.generic:
-        closure, found = common.generic_closure(graph, closures, generic, options)
-        problems.extend(found)
-        closures.append(closure)
+    closures += [common.generic_closure(graph, generic) for generic in options.generic]
     texts = frozenset(g.column for g in options.generic if graph.catalog.column(*g.column).is_text)
     plan = Plan(tuple(keys), tuple(closures), tuple(problems), text_columns=texts)
     if (plan.blocking and not force) or not closures:
