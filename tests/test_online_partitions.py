@@ -44,6 +44,15 @@ CREATE TABLE orders_other PARTITION OF orders DEFAULT;
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 CREATE INDEX orders_placed_id_idx ON orders (placed DESC, id);
 COMMENT ON CONSTRAINT orders_pkey ON orders IS 'the key';
+-- Index comments, of a primary key's, a partitioned index and one partition's (online twins
+-- are new indexes; offline, PostgreSQL gives partitions' rebuilt indexes their parent's).
+COMMENT ON INDEX customer_pkey IS 'customers by id';
+COMMENT ON INDEX orders_customer_idx IS 'orders by customer';
+COMMENT ON INDEX orders_2024_customer_id_idx IS 'this year''s orders by customer';
+-- A trigger on a partitioned table is one row per partition; one partition's is disabled.
+CREATE FUNCTION order_written() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE TRIGGER order_written AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION order_written();
+ALTER TABLE orders_other DISABLE TRIGGER order_written;
 -- A partition's own column comment and privileges (not inherited from the partitioned table).
 COMMENT ON COLUMN orders_2023.customer_id IS 'who ordered';
 GRANT SELECT (id, customer_id) ON orders_2024 TO PUBLIC;
@@ -152,6 +161,18 @@ def test_online_ends_exactly_as_offline_on_partitioned_tables(
     done = assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
     assert "the cutover held its locks" in done.err
     assert_same_end(online, offline)
+    with connect(online) as conn:
+        comments = conn.execute(
+            "SELECT relname, obj_description(oid, 'pg_class') FROM pg_class"
+            " WHERE relname IN ('customer_pkey', 'orders_customer_idx',"
+            " 'orders_2023_customer_id_idx', 'orders_2024_customer_id_idx') ORDER BY 1"
+        ).fetchall()
+    assert comments == [
+        ("customer_pkey", "customers by id"),
+        ("orders_2023_customer_id_idx", None),
+        ("orders_2024_customer_id_idx", "this year's orders by customer"),
+        ("orders_customer_idx", "orders by customer"),
+    ]
 
 
 def test_online_converts_the_partitioned_golden_case_as_offline(
