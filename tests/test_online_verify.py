@@ -2,10 +2,8 @@
 
 The proof records the fingerprint in its snapshot; the migration's end closes it. verify passes
 on an undamaged database, names the tables the application wrote during the migration instead
-of failing on them, refuses a migration that has not finished, and catches each kind of damage
-test_verify_damage.py covers that an online run leaves detectable: the schema left (foreign
-keys, actions, DEFERRABLE, keys, indexes, defaults, NOT NULL) and, while no one else writes,
-a child repointed to a twin parent or a parent's uuid changed with all its children.
+of failing on them, refuses a migration that has not finished, and catches every kind of damage
+test_verify_damage.py does after an offline run (damage.py), once no one else writes.
 """
 
 from __future__ import annotations
@@ -19,9 +17,9 @@ import pgutil
 import psycopg
 import pytest
 from checks import assert_clean_failure, assert_ok, connect, shop_copy, uuidpk
+from damage import DAMAGES, TRACK_FK, TWINS, Damage, assert_caught, twin_ids
 from test_online import Writer
-from test_verify import INVOICE_FK, LINES_FK, failed, named, run_status
-from test_verify_damage import FK_SQL, PLAY_FK, TRACK_FK, TWINS, twin_ids
+from test_verify import LINES_FK, failed, named, run_status
 
 import uuidpk as uuidpk_api
 from uuidpk import Options, Selection
@@ -39,14 +37,6 @@ def online_shop(pg: pgutil.PgCluster, request: pytest.FixtureRequest) -> str:
     """The sample shop (200 orders), every key converted online; nobody else writes."""
     dsn = shop_copy(pg, request)
     apply_online(dsn, "--all")
-    return dsn
-
-
-@pytest.fixture
-def online_twins(dsn: str, conn: psycopg.Connection) -> str:
-    conn.execute(TWINS)
-    apply_online(dsn, "--all")
-    assert_ok(uuidpk("verify", "--dsn", dsn))
     return dsn
 
 
@@ -162,103 +152,10 @@ def test_verify_passes_after_online_all_on_every_corpus(
     assert "no table or foreign key was written" in outcome.err, outcome.describe()
 
 
-# -- the schema the migration left ----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("damage", "expected"),
-    [
-        pytest.param(
-            f"ALTER TABLE order_orderline DROP CONSTRAINT {LINES_FK}",
-            f"foreign key {LINES_FK} on public.order_orderline: missing",
-            id="foreign key dropped",
-        ),
-        pytest.param(
-            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED"),
-            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
-            " REFERENCES public.order_order(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED;"
-            " it was FOREIGN KEY (order_id) REFERENCES public.order_order(id) ON DELETE CASCADE"
-            " DEFERRABLE INITIALLY DEFERRED",
-            id="another ON DELETE",
-        ),
-        pytest.param(
-            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE CASCADE"),
-            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
-            " REFERENCES public.order_order(id) ON DELETE CASCADE; it was",
-            id="no longer DEFERRABLE",
-        ),
-        pytest.param(
-            "ALTER TABLE payment_payment DROP CONSTRAINT payment_payment_pkey",
-            "constraint payment_payment_pkey on public.payment_payment: missing"
-            " (it was PRIMARY KEY (id))",
-            id="primary key dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE order_orderline"
-            " DROP CONSTRAINT order_orderline_order_id_sku_08ff4735_uniq",
-            "constraint order_orderline_order_id_sku_08ff4735_uniq on public.order_orderline:"
-            " missing (it was UNIQUE (order_id, sku))",
-            id="unique constraint dropped",
-        ),
-        pytest.param(
-            "DROP INDEX order_orderline_order_id_eb04ec2d",
-            "index order_orderline_order_id_eb04ec2d on public.order_orderline: missing (it was"
-            " CREATE INDEX order_orderline_order_id_eb04ec2d ON public.order_orderline USING btree"
-            " (order_id))",
-            id="index dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE order_order ALTER COLUMN id DROP DEFAULT",
-            "column public.order_order.id: default gen_random_uuid() was dropped",
-            id="default dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE invoice_invoice ALTER COLUMN order_id DROP NOT NULL",
-            "column public.invoice_invoice.order_id: NOT NULL was dropped",
-            id="NOT NULL dropped",
-        ),
-    ],
-)
-def test_the_schema_an_online_run_left_is_verified(
-    online_shop: str, damage: str, expected: str
-) -> None:
-    assert_ok(uuidpk("verify", "--dsn", online_shop))
-    with connect(online_shop) as conn:
-        conn.execute(damage)  # type: ignore[arg-type]
-        lines = failed(uuidpk("verify", "--dsn", online_shop))
-        assert any(line.startswith(f"uuidpk: {expected}") for line in lines), lines
-        assert run_status(conn) == "failed"
-
-
-# -- relations, while no one else writes ----------------------------------------------------------
-def test_a_child_repointed_to_a_twin_parent_is_named(
-    online_twins: str, conn: psycopg.Connection
-) -> None:
-    first, second = twin_ids(conn)
-    conn.execute(
-        "UPDATE track SET playlist_id = %s WHERE playlist_id = %s AND title = 'b'", (second, first)
-    )
-    lines = failed(uuidpk("verify", "--dsn", online_twins))
-    fk = named(lines, TRACK_FK)
-    assert fk and "different pairs" in fk[0], lines
-    assert not named(lines, "table public.playlist:"), lines
-
-
-def test_twins_swapped_in_a_table_without_a_key_are_named(
-    online_twins: str, conn: psycopg.Connection
-) -> None:
-    first, second = twin_ids(conn)
-    conn.execute("UPDATE play SET playlist_id = %s WHERE playlist_id = %s", (second, first))
-    lines = failed(uuidpk("verify", "--dsn", online_twins))
-    assert named(lines, PLAY_FK) and named(lines, "table public.play:"), lines
-
-
-def test_a_parent_uuid_changed_with_all_its_children_is_named(
-    online_twins: str, conn: psycopg.Connection
-) -> None:
-    (other,) = conn.execute("SELECT id FROM playlist WHERE name = 'Other'").fetchone()  # type: ignore[misc]
-    conn.execute("UPDATE playlist SET id = gen_random_uuid() WHERE id = %s", (other,))
-    lines = failed(uuidpk("verify", "--dsn", online_twins))
-    assert named(lines, "table public.playlist:"), lines
-    assert named(lines, TRACK_FK) and named(lines, PLAY_FK), lines
+# -- every kind of damage (damage.py) --------------------------------------------------------------
+@pytest.mark.parametrize("damage", DAMAGES, ids=[d.id for d in DAMAGES])
+def test_every_kind_of_damage_is_named(pg: pgutil.PgCluster, damage: Damage) -> None:
+    assert_caught(pg, damage, "online")
 
 
 # -- generate --online --------------------------------------------------------------------------
