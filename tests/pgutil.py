@@ -1,11 +1,12 @@
-"""PostgreSQL for the test suite: a throwaway server, per-test databases, the shared corpora.
+"""PostgreSQL for the test suite: a throwaway server, per-test databases, the test corpora.
 
 `UUIDPK_TEST_DSN` (a superuser DSN) selects an existing server; otherwise `start_server()` runs
 initdb/pg_ctl into a temporary directory (as the `postgres` OS user when we are root, because
 PostgreSQL refuses to run as root) and `PgCluster.close()` stops and removes it.
 
-Corpora from ../shared/schemas are loaded once per cluster into a template database and handed
-out as copies (CREATE DATABASE ... TEMPLATE), so a test may change its copy freely.
+Corpora from tests/corpus/ (real schemas and data, each folder's SOURCE.txt says whose) are loaded
+once per cluster into a template database and handed out as copies (CREATE DATABASE ...
+TEMPLATE), so a test may change its copy freely.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import gzip
 import itertools
 import os
 import re
@@ -418,20 +420,17 @@ def run_psql(
 
 
 # ---------------------------------------------------------------------------------------------
-# Corpora: real schemas from ../shared/schemas, loaded as each SOURCE.txt says
+# Corpora: real schemas in tests/corpus/, loaded as each SOURCE.txt says
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
 
-def shared_dir() -> Path:
-    """UUIDPK_SHARED, else <repo>/../shared."""
-    env = os.environ.get("UUIDPK_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
-
-
-def schemas_dir() -> Path:
-    d = shared_dir() / "schemas"
-    if not d.is_dir():
-        raise HarnessError(f"{d} not found (set UUIDPK_SHARED to the shared/ directory)")
-    return d
+def corpus_text(path: Path) -> str:
+    """A corpus script's text: gzipped files (the large dumps) are read through gzip."""
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return f.read()
+    return path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -452,17 +451,17 @@ class Corpus:
 
 
 CORPORA: dict[str, Corpus] = {
-    "chinook": Corpus("chinook", ("Chinook_PostgreSql.sql",), creates_db="chinook"),
+    "chinook": Corpus("chinook", ("Chinook_PostgreSql.sql.gz",), creates_db="chinook"),
     "chinook_serial": Corpus(
-        "chinook", ("Chinook_PostgreSql_SerialPKs.sql",), creates_db="chinook_serial"
+        "chinook", ("Chinook_PostgreSql_SerialPKs.sql.gz",), creates_db="chinook_serial"
     ),
     "chinook_identity": Corpus(
         "chinook",
-        ("Chinook_PostgreSql_AutoIncrementPKs.sql",),
+        ("Chinook_PostgreSql_AutoIncrementPKs.sql.gz",),
         creates_db="chinook_auto_increment",
     ),
-    "northwind": Corpus("northwind", ("northwind.sql",)),
-    "pgexercises": Corpus("pgexercises", ("clubdata.sql",), creates_db="exercises"),
+    "northwind": Corpus("northwind", ("northwind.sql.gz",)),
+    "pgexercises": Corpus("pgexercises", ("clubdata.sql.gz",), creates_db="exercises"),
     "forum": Corpus(
         "postgraphile-forum",
         ("schema.sql", "data.sql"),
@@ -473,8 +472,8 @@ CORPORA: dict[str, Corpus] = {
         ),
         strip_create_role=True,
     ),
-    "netbox": Corpus("netbox", ("netbox-demo-v4.2.sql",), roles=(("netbox", ""),)),
-    "saleor": Corpus("saleor-gearzone", ("backup.sql",), roles=(("saleor", ""),)),
+    "netbox": Corpus("netbox", ("netbox-demo-v4.2.sql.gz",), roles=(("netbox", ""),)),
+    "saleor": Corpus("saleor-gearzone", ("backup.sql.gz",), roles=(("saleor", ""),)),
 }
 CORPUS_NAMES: tuple[str, ...] = tuple(CORPORA)
 _ALIASES = {"postgraphile-forum": "forum", "saleor-gearzone": "saleor"}
@@ -506,12 +505,12 @@ def _corpus_spec(name: str) -> Corpus:
 def load_corpus_into_new_database(pg: PgCluster, name: str, dbname: str) -> str:
     """Load corpus `name` into a new database called `dbname`; return its dsn."""
     spec = _corpus_spec(name)
-    folder = schemas_dir() / spec.folder
+    folder = CORPUS_DIR / spec.folder
     for role, options in spec.roles:
         pg.ensure_role(role, sql.SQL(options) if options else None)
     if spec.creates_db:
         (script,) = spec.files
-        text = (folder / script).read_text(encoding="utf-8")
+        text = corpus_text(folder / script)
         # The script connects to the maintenance database, creates its own and \c's into it.
         pg._databases.add(dbname)
         dsn = pg.dsn(dbname)
@@ -519,11 +518,8 @@ def load_corpus_into_new_database(pg: PgCluster, name: str, dbname: str) -> str:
     else:
         _, dsn = pg.create_database(dbname)
         for script in spec.files:
-            path = folder / script
-            if spec.strip_create_role:
-                run_psql(dsn, _CREATE_ROLE.sub("", path.read_text(encoding="utf-8")))
-            else:
-                run_psql(dsn, path)
+            text = corpus_text(folder / script)
+            run_psql(dsn, _CREATE_ROLE.sub("", text) if spec.strip_create_role else text)
     # A psql that silently did nothing (a wrapper, a wrong database) must not pass for a load.
     with psycopg.connect(dsn) as conn:
         row = conn.execute(

@@ -5,7 +5,7 @@
 - names, actions, deferrability, NOT NULL, indexes and comments are as before,
 - a second plan is empty, and what `generate --all` prints then changes nothing.
 
-The corpora from ../shared/schemas go through the same conversion and checks."""
+The corpora from tests/corpus/ go through the same conversion and checks."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Every real corpus converts with `--all` and loses nothing.
 
-For each corpus in ../shared/schemas, on a private copy: `uuidpk apply --all --yes`, then
+For each corpus in tests/corpus/, on a private copy: `uuidpk apply --all --yes`, then
 `uuidpk verify` exits 0, and this file checks on its own, with SQL written here and read from the
 catalog before the change (never from uuidpk):
 

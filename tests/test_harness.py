@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 
 import pgutil
@@ -81,6 +83,32 @@ def test_rename_database_rewrites_create_and_connect() -> None:
         "\\c t1_copy;\n"
         "SELECT 'chinook';\n"
     )
+
+
+def test_corpus_files_are_upstreams_with_source_and_licence() -> None:
+    """Each corpus folder carries its SOURCE.txt and LICENSE, every script the loader reads is
+    there, and each file's text is the upstream file whose sha256 SOURCE.txt names."""
+    folders = {spec.folder for spec in pgutil.CORPORA.values()}
+    assert folders == {p.name for p in pgutil.CORPUS_DIR.iterdir() if p.is_dir()}
+    for folder in sorted(folders):
+        here = pgutil.CORPUS_DIR / folder
+        assert (here / "LICENSE").is_file(), folder
+        source = (here / "SOURCE.txt").read_text(encoding="utf-8")
+        named = dict(
+            (name, digest)
+            for digest, name in re.findall(r"^\s+([0-9a-f]{64})\s+(\S+)$", source, re.M)
+        )
+        scripts = {
+            script
+            for spec in pgutil.CORPORA.values()
+            if spec.folder == folder
+            for script in spec.files
+        }
+        assert {s.removesuffix(".gz") for s in scripts} == set(named), folder
+        for script in scripts:
+            text = pgutil.corpus_text(here / script)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            assert digest == named[script.removesuffix(".gz")], f"{folder}/{script}"
 
 
 @pytest.mark.corpus

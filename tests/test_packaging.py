@@ -63,6 +63,16 @@ def test_sdist_contains_templates(built: dict[str, Path]) -> None:
     assert "pyproject.toml" in names
 
 
+def test_sdist_carries_the_test_corpora(built: dict[str, Path]) -> None:
+    """The sdist ships tests/, so it ships the data they load (with sources and licences)."""
+    corpus = REPO / "tests" / "corpus"
+    with tarfile.open(built["sdist"]) as tar:
+        names = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
+    files = sorted(p.relative_to(REPO).as_posix() for p in corpus.rglob("*") if p.is_file())
+    assert any(f.endswith("/LICENSE") for f in files)
+    assert [f for f in files if f not in names] == []
+
+
 def test_wheel_maps_templates_into_package(built: dict[str, Path]) -> None:
     with zipfile.ZipFile(built["wheel"]) as whl:
         names = set(whl.namelist())
