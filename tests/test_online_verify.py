@@ -19,7 +19,7 @@ import pytest
 from checks import assert_clean_failure, assert_ok, connect, shop_copy, uuidpk
 from damage import DAMAGES, TRACK_FK, TWINS, Damage, assert_caught, twin_ids
 from test_online import Writer
-from test_verify import LINES_FK, failed, named, run_status
+from test_verify import LINES_FK, ORIGINAL_FK, failed, named, run_status
 
 import uuidpk as uuidpk_api
 from uuidpk import Options, Selection
@@ -70,6 +70,11 @@ def test_writes_during_the_migration_are_named_not_failed(
     pg: pgutil.PgCluster, request: pytest.FixtureRequest
 ) -> None:
     dsn = shop_copy(pg, request)
+    with connect(dsn) as conn:
+        (lines,) = conn.execute("SELECT count(*) FROM order_orderline").fetchone()  # type: ignore[misc]
+        (pairs,) = conn.execute(  # type: ignore[misc]
+            "SELECT count(original_id) FROM order_order"
+        ).fetchone()
     selection, options = Selection(("order_order",)), Options()
     with connect(dsn) as conn:
         stopped = uuidpk_api.apply_online(conn, selection, options, Settings(until=Phase.CUTOVER))
@@ -102,10 +107,66 @@ def test_writes_during_the_migration_are_named_not_failed(
     assert finished is not None and finished.finished
     outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
     notes = [line for line in outcome.err_lines if "online migration:" in line]
-    assert len(notes) == 2, outcome.describe()
-    assert "2 table(s) (public.order_order, public.order_orderline) and" in notes[0], notes
-    assert LINES_FK in notes[0] and "compared with the rows the migration left" in notes[0]
-    assert "compared with their rows before the conversion" in notes[1], notes
+    # What was compared with what, table by table and key by key (issue 26): what was written
+    # between the proof and the end is compared only with what the migration left.
+    assert notes[0].startswith(
+        "uuidpk: note: online migration: 2 of 5 table(s) and 2 of 5 foreign key(s) were written"
+        " between the proof and the end"
+    ), notes
+    assert "a wrong value written between the proof and the cutover cannot be seen" in notes[0]
+    assert notes[1:-1] == [
+        "uuidpk: note: online migration: table public.order_order: written between the proof"
+        " and the end (200 rows at the proof, 201 at the end); compared only with what the"
+        " migration left",
+        "uuidpk: note: online migration: table public.order_orderline: written between the"
+        f" proof and the end ({lines:,} rows at the proof, {lines + 1:,} at the end); compared"
+        " only with what the migration left",
+        # The new order's NULL original_id: its pairs did not move, its NULL references did.
+        f"uuidpk: note: online migration: foreign key {ORIGINAL_FK} on public.order_order:"
+        f" written between the proof and the end ({pairs:,} (child, parent) pairs at the proof,"
+        f" {pairs:,} at the end); compared only with what the migration left",
+        f"uuidpk: note: online migration: foreign key {LINES_FK} on public.order_orderline:"
+        f" written between the proof and the end ({lines:,} (child, parent) pairs at the proof,"
+        f" {lines + 1:,} at the end); compared only with what the migration left",
+    ], notes
+    assert notes[-1] == (
+        "uuidpk: note: online migration: the other 3 table(s) and 3 foreign key(s) are"
+        " compared with their rows before the conversion"
+    ), notes
+    assert outcome.out.rstrip().endswith(
+        "(2 table(s) and 2 foreign key(s) of them only against what the online migration"
+        " left); no difference"
+    ), outcome.describe()
+    document = json.loads(assert_ok(uuidpk("verify", "--dsn", dsn, "--format", "json")).out)
+    against = {c["name"]: c for c in document["compared"]}
+    assert len(against) == 10, against
+    assert against["public.order_orderline"] == {
+        "what": "table",
+        "name": "public.order_orderline",
+        "compared_with": "end",
+        "at_proof": lines,
+        "at_end": lines + 1,
+    }
+    assert against["public.payment_payment"] == {
+        "what": "table",
+        "name": "public.payment_payment",
+        "compared_with": "before",
+    }
+    ends = sorted(name for name, c in against.items() if c["compared_with"] == "end")
+    assert ends == [
+        f"{ORIGINAL_FK} on public.order_order",
+        f"{LINES_FK} on public.order_orderline",
+        "public.order_order",
+        "public.order_orderline",
+    ], ends
+    # A run closed by an earlier uuidpk kept no counts at the proof: the same, without them.
+    with connect(dsn) as conn:
+        conn.execute("UPDATE uuidpk.fingerprint_run SET online = online - 'at_proof'")
+    outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
+    assert (
+        "uuidpk: note: online migration: table public.order_orderline: written between the"
+        " proof and the end; compared only with what the migration left"
+    ) in outcome.err_lines, outcome.describe()
     # What the migration left is what a later verify holds the database to.
     with connect(dsn) as conn:
         conn.execute("UPDATE order_orderline SET quantity = quantity + 1 WHERE sku = 'X'")
@@ -138,7 +199,10 @@ def test_an_application_writing_through_the_proof_and_the_cutover_is_no_differen
     assert finished is not None and finished.finished
     outcome = assert_ok(uuidpk("verify", "--dsn", dsn))
     assert outcome.out.rstrip().endswith("; no difference"), outcome.describe()
-    assert "(public.order_order, public.order_orderline)" in outcome.err, outcome.describe()
+    for table in ("public.order_order", "public.order_orderline"):
+        assert f"online migration: table {table}: written between the proof and the end (" in (
+            outcome.err
+        ), outcome.describe()
 
 
 @pytest.mark.parametrize("corpus", pgutil.CORPUS_NAMES)

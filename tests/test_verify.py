@@ -112,6 +112,9 @@ def test_verify_json(shop: str) -> None:
     document = json.loads(outcome.out)
     assert document["ok"] is True and document["differences"] == []
     assert document["tables"] == 6 and document["foreign_keys"] == 6
+    # Offline, every table and foreign key is compared with its rows before the conversion.
+    assert len(document["compared"]) == 12, document
+    assert {c["compared_with"] for c in document["compared"]} == {"before"}, document
 
 
 def test_apply_with_verify_checks_before_commit(dsn: str, conn: psycopg.Connection) -> None:

@@ -35,7 +35,7 @@ from .fingerprint import (
 )
 from .model import QualifiedName
 from .naming import display_name, quote_if_needed
-from .online_fingerprint import verify_notes
+from .online_fingerprint import END, Compared, compared, verify_notes
 from .schema_record import SchemaRecord
 from .sequences import read_sequence_positions
 
@@ -54,6 +54,7 @@ class Verification:
     sequences_checked: int | None  # None: the sequence check was not asked for
     differences: tuple[Difference, ...]
     notes: tuple[str, ...] = field(default=())
+    compared: tuple[Compared, ...] = ()  # per table and foreign key, what it was compared with
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,13 @@ class Verification:
             f"{self.tables} table(s), {self.foreign_keys} foreign key(s), "
             f"{self.rows:,} row(s){sequences} checked"
         )
+        written = [c for c in self.compared if c.compared_with == END]
+        if written:
+            tables = sum(1 for c in written if c.what == "table")
+            head += (
+                f" ({tables} table(s) and {len(written) - tables} foreign key(s) of them only "
+                "against what the online migration left)"
+            )
         if self.ok:
             return f"{head}; no difference"
         return f"{head}; {len(self.differences)} difference(s)"
@@ -83,6 +91,7 @@ class Verification:
             "sequences_checked": self.sequences_checked,
             "differences": [d.to_json() for d in self.differences],
             "notes": list(self.notes),
+            "compared": [c.to_json() for c in self.compared],
             "online": self.run.online,
         }
 
@@ -311,10 +320,11 @@ def verify(
             # One snapshot for every measure, so the queries agree with each other.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         run = read_run(conn, run_id)
-        online = verify_notes(run)  # refuses a run whose online migration has not finished
+        before = read_measures(conn, run.id)
+        against = compared(run, {key: m.row_count for key, m in before.items()})
+        online = verify_notes(run, against)  # refuses a run whose online migration is running
         recorded = None if run.schema_after is None else run.schema_after.readable(run.id)
         spec = run.spec
-        before = read_measures(conn, run.id)
         after, unmeasurable = measure_all(conn, spec, tolerate=True, progress=progress)
         differences = [
             Difference(u.what, u.object, f"cannot be measured: {u.reason}") for u in unmeasurable
@@ -355,6 +365,7 @@ def verify(
         sequences_checked=checked,
         differences=tuple(differences),
         notes=tuple(notes),
+        compared=against,
     )
 
 
