@@ -273,6 +273,16 @@ SELECT 'sequence', n.nspname, c.relname, '', jsonb_build_object(
 Fact = tuple[str, str, str, str]
 
 
+def schema_record(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """The objects of the schema record of the latest fingerprint run: what verify holds the
+    database to (uuidpk/schema_record.py)."""
+    row = conn.execute(
+        "SELECT schema_after::text FROM uuidpk.fingerprint_run ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None and row[0] is not None
+    return list(json.loads(row[0])["objects"])
+
+
 def schema_facts(conn: psycopg.Connection) -> dict[Fact, dict[str, Any]]:
     """Every user object with the properties applications depend on, keyed by
     (what, schema, table, name)."""

@@ -27,6 +27,7 @@ from checks import (
     data_hashes,
     read_rows,
     schema_facts,
+    schema_record,
     shop_copy,
     shop_template,
     uuidpk,
@@ -122,6 +123,8 @@ def test_online_ends_exactly_as_offline_with_the_same_key(
         assert facts_by_name(a) == facts_by_name(b)
         assert rows_by_value(a) == rows_by_value(b)
         assert leftovers(a) == []
+        # What verify holds each to: the same (columns named, not numbered).
+        assert schema_record(a) == schema_record(b)
         types = a.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
             "WHERE attrelid = 'order_order'::regclass AND attnum > 0 AND NOT attisdropped"
@@ -658,6 +661,7 @@ def test_online_all_ends_as_offline_all_on_every_corpus(
         assert leftovers(a) == []
         assert facts_by_name(a) == facts_by_name(b)
         assert rows_by_value(a) == rows_by_value(b)
+        assert schema_record(a) == schema_record(b)
 
 
 def test_rename_columns_touches_only_column_references() -> None:
@@ -688,6 +692,7 @@ def test_online_on_hostile_names_ends_as_offline(
         assert leftovers(a) == []
         assert facts_by_name(a) == facts_by_name(b)
         assert rows_by_value(a) == rows_by_value(b)
+        assert schema_record(a) == schema_record(b)
 
 
 def test_cutover_gives_up_after_its_timeout_and_changes_nothing(

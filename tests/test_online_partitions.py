@@ -18,7 +18,15 @@ from typing import Any
 import pgutil
 import psycopg
 import pytest
-from checks import REPO, assert_clean_failure, assert_ok, connect, schema_facts, uuidpk
+from checks import (
+    REPO,
+    assert_clean_failure,
+    assert_ok,
+    connect,
+    schema_facts,
+    schema_record,
+    uuidpk,
+)
 from test_online import KEY, facts_by_name, leftovers, rows_by_value, wait_for_child_sessions
 
 import uuidpk as uuidpk_api
@@ -44,6 +52,15 @@ CREATE TABLE orders_other PARTITION OF orders DEFAULT;
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 CREATE INDEX orders_placed_id_idx ON orders (placed DESC, id);
 COMMENT ON CONSTRAINT orders_pkey ON orders IS 'the key';
+-- Index comments, of a primary key's, a partitioned index and one partition's (online twins
+-- are new indexes; offline, PostgreSQL gives partitions' rebuilt indexes their parent's).
+COMMENT ON INDEX customer_pkey IS 'customers by id';
+COMMENT ON INDEX orders_customer_idx IS 'orders by customer';
+COMMENT ON INDEX orders_2024_customer_id_idx IS 'this year''s orders by customer';
+-- A trigger on a partitioned table is one row per partition; one partition's is disabled.
+CREATE FUNCTION order_written() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE TRIGGER order_written AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION order_written();
+ALTER TABLE orders_other DISABLE TRIGGER order_written;
 -- A partition's own column comment and privileges (not inherited from the partitioned table).
 COMMENT ON COLUMN orders_2023.customer_id IS 'who ordered';
 GRANT SELECT (id, customer_id) ON orders_2024 TO PUBLIC;
@@ -115,6 +132,26 @@ def comparable_facts(conn: psycopg.Connection) -> dict[Any, Any]:
     return facts
 
 
+def comparable_record(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """The schema record of the latest fingerprint run, where the rows PostgreSQL keeps for
+    each partition a foreign key references count as valid (as comparable_facts)."""
+    partitions = [
+        r[0]
+        for r in conn.execute(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relispartition"
+        ).fetchall()
+    ]
+    objects = schema_record(conn)
+    for item in objects:
+        definition = item["definition"]
+        if item["what"] == "constraint" and any(
+            f"REFERENCES {p}(" in definition for p in partitions
+        ):
+            item["definition"] = definition.removesuffix(" NOT VALID")
+    return objects
+
+
 INDEX_COLUMNS = """SELECT c.relname, array_agg(a.attname ORDER BY a.attnum)
   FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
   JOIN pg_attribute a ON a.attrelid = x.indexrelid
@@ -125,6 +162,9 @@ def assert_same_end(online: str, offline: str) -> None:
     with connect(online) as a, connect(offline) as b:
         assert leftovers(a) == []
         assert comparable_facts(a) == comparable_facts(b)
+        # verify's record of the schema left is the same after both (columns named, not
+        # numbered; partitions' own indexes, constraints, triggers and comments included).
+        assert comparable_record(a) == comparable_record(b)
         assert rows_by_value(a) == rows_by_value(b)
         # What \d shows of each index, partitions' included.
         assert a.execute(INDEX_COLUMNS).fetchall() == b.execute(INDEX_COLUMNS).fetchall()
@@ -152,6 +192,21 @@ def test_online_ends_exactly_as_offline_on_partitioned_tables(
     done = assert_ok(uuidpk("apply", "--dsn", online, "--online", *common))
     assert "the cutover held its locks" in done.err
     assert_same_end(online, offline)
+    with connect(online) as conn:
+        comments = conn.execute(
+            "SELECT relname, obj_description(oid, 'pg_class') FROM pg_class"
+            " WHERE relname IN ('customer_pkey', 'orders_customer_idx',"
+            " 'orders_2023_customer_id_idx', 'orders_2024_customer_id_idx') ORDER BY 1"
+        ).fetchall()
+    assert comments == [
+        ("customer_pkey", "customers by id"),
+        ("orders_2023_customer_id_idx", None),
+        ("orders_2024_customer_id_idx", "this year's orders by customer"),
+        ("orders_customer_idx", "orders by customer"),
+    ]
+    for dsn in (online, offline):
+        checked = assert_ok(uuidpk("verify", "--dsn", dsn))
+        assert checked.out.rstrip().endswith("; no difference"), checked.describe()
 
 
 def test_online_converts_the_partitioned_golden_case_as_offline(

@@ -1,16 +1,19 @@
-"""verify catches every kind of damage (issue 11): mutation tests.
+"""verify catches every kind of damage (issues 11 and 19): mutation tests after an offline
+conversion; test_online_verify.py runs the same after an online one (the damage is in damage.py).
 
-Each test converts, checks that verify passes, breaks one thing on purpose and checks that
-verify fails (exit 1) naming it. The kinds of damage a content-only fingerprint could not see:
-a child repointed to a twin parent, a parent's uuid changed together with all its children, and
-the schema apply left (actions, DEFERRABLE, keys, indexes, defaults, NOT NULL). Then where
-verify runs (read-only, LATIN1), what was already wrong before the migration, and the
-fingerprint `generate`'s script records.
+Each damage runs on a private copy of a converted database that verified clean; verify must fail
+(exit 1) naming exactly what was broken, in text and JSON. The kinds a content-only fingerprint
+could not see: a child repointed to a twin parent, a parent's uuid changed together with all its
+children; the schema apply left (actions, DEFERRABLE, keys, indexes, defaults, NOT NULL, column
+types, views, triggers and their state, comments, privileges, owners, policies). Then where
+verify runs (read-only, LATIN1), what was already wrong before the migration, older records, and
+the fingerprint `generate`'s script records.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -22,12 +25,22 @@ from pathlib import Path
 import pgutil
 import psycopg
 import pytest
-from checks import assert_ok, uuidpk
+from checks import assert_clean_failure, assert_ok, uuidpk
+from damage import (
+    DAMAGES,
+    LINES_INDEX,
+    TRACK_FK,
+    TWINS,
+    VIEW_DEFINITION,
+    Damage,
+    assert_caught,
+    damaged,
+    twin_ids,
+)
 from pgutil import PgCluster, psql_binary, unique_name
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from test_verify import (
-    INVOICE_FK,
     LINES_FK,
     failed,
     named,
@@ -37,150 +50,24 @@ from test_verify import (
 
 from uuidpk.sample import load_shop
 
-# Real data has twins: two playlists named "Music" with equal columns everywhere but the key.
-TWINS = """
-CREATE TABLE playlist (id serial PRIMARY KEY, name text NOT NULL);
-CREATE TABLE track (
-    id serial PRIMARY KEY,
-    playlist_id int NOT NULL REFERENCES playlist ON UPDATE CASCADE,
-    title text NOT NULL
-);
--- A table without a key: its rows are their own identity.
-CREATE TABLE play (playlist_id int REFERENCES playlist ON UPDATE CASCADE, times int);
-INSERT INTO playlist (name) VALUES ('Music'), ('Music'), ('Other');
-INSERT INTO track (playlist_id, title) VALUES (1, 'a'), (1, 'b'), (2, 'a'), (3, 'c');
-INSERT INTO play VALUES (1, 5), (2, 5), (3, 1);
-"""
-TRACK_FK = "track_playlist_id_fkey on public.track"
-PLAY_FK = "play_playlist_id_fkey on public.play"
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=[d.id for d in DAMAGES])
+def test_every_kind_of_damage_is_named(pg: PgCluster, damage: Damage) -> None:
+    assert_caught(pg, damage, "offline")
 
 
-@pytest.fixture
-def twins(dsn: str, conn: psycopg.Connection) -> str:
-    conn.execute(TWINS)
-    assert_ok(uuidpk("apply", "--dsn", dsn, "--all", "--yes"))
-    assert_ok(uuidpk("verify", "--dsn", dsn))
-    return dsn
-
-
-def twin_ids(conn: psycopg.Connection) -> tuple[object, object]:
-    rows = conn.execute(
-        "SELECT p.id FROM playlist AS p WHERE p.name = 'Music'"
-        " ORDER BY (SELECT count(*) FROM track AS t WHERE t.playlist_id = p.id) DESC"
-    ).fetchall()
-    (first,), (second,) = rows
-    return first, second
-
-
-def test_a_child_repointed_to_a_twin_parent_is_named(twins: str, conn: psycopg.Connection) -> None:
-    first, second = twin_ids(conn)
-    # Track 'b' moves from the first "Music" to the second: same title, a parent that reads
-    # exactly like its old one.
-    conn.execute(
-        "UPDATE track SET playlist_id = %s WHERE playlist_id = %s AND title = 'b'", (second, first)
-    )
-    lines = failed(uuidpk("verify", "--dsn", twins))
-    fk = named(lines, TRACK_FK)
-    assert fk and "different pairs" in fk[0], lines
-    assert named(lines, "table public.track:"), lines
-    assert not named(lines, "table public.playlist:"), lines
-
-
-def test_twins_swapped_in_a_table_without_a_key_are_named(
-    twins: str, conn: psycopg.Connection
-) -> None:
-    first, second = twin_ids(conn)
-    conn.execute("UPDATE play SET playlist_id = %s WHERE playlist_id = %s", (second, first))
-    lines = failed(uuidpk("verify", "--dsn", twins))
-    assert named(lines, PLAY_FK) and named(lines, "table public.play:"), lines
-
-
-def test_a_parent_uuid_changed_with_all_its_children_is_named(
-    twins: str, conn: psycopg.Connection
-) -> None:
-    # ON UPDATE CASCADE carries the new uuid into every child row: every pair still joins, and
-    # every row reads as before but for the key.
-    (other,) = conn.execute("SELECT id FROM playlist WHERE name = 'Other'").fetchone()  # type: ignore[misc]
-    conn.execute("UPDATE playlist SET id = gen_random_uuid() WHERE id = %s", (other,))
-    assert conn.execute(
-        "SELECT count(*) FROM track AS t JOIN playlist AS p"
-        " ON p.id = t.playlist_id WHERE p.name = 'Other'"
-    ).fetchone() == (1,)
-    lines = failed(uuidpk("verify", "--dsn", twins))
-    assert named(lines, "table public.playlist:"), lines
-    assert named(lines, TRACK_FK) and named(lines, PLAY_FK), lines
-
-
-# -- the schema apply left -------------------------------------------------------------------
-FK_SQL = (
-    "ALTER TABLE invoice_invoice DROP CONSTRAINT {fk};"
-    " ALTER TABLE invoice_invoice ADD CONSTRAINT {fk} FOREIGN KEY (order_id)"
-    " REFERENCES order_order (id) {tail}"
-)
-
-
-@pytest.mark.parametrize(
-    ("damage", "expected"),
-    [
-        pytest.param(
-            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED"),
-            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
-            " REFERENCES public.order_order(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED;"
-            " it was FOREIGN KEY (order_id) REFERENCES public.order_order(id) ON DELETE CASCADE"
-            " DEFERRABLE INITIALLY DEFERRED",
-            id="another ON DELETE",
-        ),
-        pytest.param(
-            FK_SQL.format(fk=INVOICE_FK, tail="ON DELETE CASCADE"),
-            f"constraint {INVOICE_FK} on public.invoice_invoice: now FOREIGN KEY (order_id)"
-            " REFERENCES public.order_order(id) ON DELETE CASCADE; it was",
-            id="no longer DEFERRABLE",
-        ),
-        pytest.param(
-            "ALTER TABLE payment_payment DROP CONSTRAINT payment_payment_pkey",
-            "constraint payment_payment_pkey on public.payment_payment: missing"
-            " (it was PRIMARY KEY (id))",
-            id="primary key dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE order_orderline"
-            " DROP CONSTRAINT order_orderline_order_id_sku_08ff4735_uniq",
-            "constraint order_orderline_order_id_sku_08ff4735_uniq on public.order_orderline:"
-            " missing (it was UNIQUE (order_id, sku))",
-            id="unique constraint dropped",
-        ),
-        pytest.param(
-            "DROP INDEX order_orderline_order_id_eb04ec2d",
-            "index order_orderline_order_id_eb04ec2d on public.order_orderline: missing (it was"
-            " CREATE INDEX order_orderline_order_id_eb04ec2d ON public.order_orderline USING btree"
-            " (order_id))",
-            id="index dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE order_order ALTER COLUMN id DROP DEFAULT",
-            "column public.order_order.id: default gen_random_uuid() was dropped",
-            id="default dropped",
-        ),
-        pytest.param(
-            "ALTER TABLE invoice_invoice ALTER COLUMN order_id DROP NOT NULL",
-            "column public.invoice_invoice.order_id: NOT NULL was dropped",
-            id="NOT NULL dropped",
-        ),
-    ],
-)
-def test_the_schema_apply_left_is_verified(
-    shop: str,  # noqa: F811 (fixture)
-    conn: psycopg.Connection,
-    damage: str,
-    expected: str,
-) -> None:
-    assert_ok(uuidpk("verify", "--dsn", shop))
-    conn.execute(damage)  # type: ignore[arg-type]
-    lines = failed(uuidpk("verify", "--dsn", shop))
-    assert any(line.startswith(f"uuidpk: {expected}") for line in lines), lines
-    # Only the damaged object is named (a dropped primary key takes its index along).
-    assert len(lines) <= 3, lines
-    assert run_status(conn) == "failed"
+def test_json_holds_what_was_recorded_and_what_is_there_now(pg: PgCluster) -> None:
+    (view,) = [d for d in DAMAGES if d.id == "a view's definition changed"]
+    name, dsn = damaged(pg, view, "offline")
+    try:
+        document = json.loads(uuidpk("verify", "--dsn", dsn, "--format", "json").out)
+    finally:
+        pg.drop_database(name)
+    (difference,) = document["differences"]
+    assert difference["what"] == "view" and difference["name"] == "public.order_summary"
+    # The whole definitions, as pg_get_viewdef gives them (the text line shows a window).
+    assert " ".join(difference["was"].split()) == VIEW_DEFINITION, difference
+    assert "WHERE (o.status <> 'hidden'::text)" in difference["now"], difference
 
 
 def test_objects_added_after_apply_are_no_difference(
@@ -189,7 +76,50 @@ def test_objects_added_after_apply_are_no_difference(
 ) -> None:
     conn.execute("CREATE INDEX extra ON order_order (created_at)")
     conn.execute("ALTER TABLE order_order ALTER COLUMN status SET DEFAULT 'new'")
+    conn.execute("COMMENT ON COLUMN order_order.status IS 'new'")
+    conn.execute("CREATE VIEW extra_view AS SELECT id FROM order_order")
+    conn.execute("GRANT SELECT (status) ON order_order TO PUBLIC")
     assert_ok(uuidpk("verify", "--dsn", shop))
+
+
+# -- records of other versions -------------------------------------------------------------------
+def test_a_record_of_version_1_is_compared_for_what_it_holds(
+    shop: str,  # noqa: F811 (fixture)
+    conn: psycopg.Connection,
+) -> None:
+    # As an earlier uuidpk recorded it: a bare array of constraints, indexes, defaults and NOT
+    # NULL, each with a text definition.
+    conn.execute(
+        """UPDATE uuidpk.fingerprint_run
+              SET schema_after = (SELECT jsonb_agg(o - 'enabled')
+                                    FROM jsonb_array_elements(schema_after -> 'objects') AS o
+                                   WHERE o ->> 'what' IN ('constraint', 'index', 'default',
+                                                          'not null')
+                                     AND NOT o ? 'of')"""
+    )
+    outcome = assert_ok(uuidpk("verify", "--dsn", shop))
+    assert (
+        "uuidpk: note: fingerprint run 1 was recorded by an older uuidpk: its schema record has "
+        "constraints, indexes, defaults and NOT NULL, not column types, triggers, views"
+    ) in outcome.err, outcome.describe()
+    conn.execute(f"DROP INDEX {LINES_INDEX}")
+    lines = failed(uuidpk("verify", "--dsn", shop))
+    assert named(lines, f"uuidpk: index {LINES_INDEX} on public.order_orderline: missing"), lines
+
+
+def test_a_record_of_a_later_version_is_refused(
+    shop: str,  # noqa: F811 (fixture)
+    conn: psycopg.Connection,
+) -> None:
+    conn.execute(
+        "UPDATE uuidpk.fingerprint_run SET schema_after = schema_after || '{\"version\": 99}'"
+    )
+    message = assert_clean_failure(uuidpk("verify", "--dsn", shop))
+    assert message == (
+        "uuidpk: error: fingerprint run 1 holds a schema record of version 99; this uuidpk reads "
+        "versions 1, 2: verify with the uuidpk that made it or a newer one"
+    ), message
+    assert run_status(conn) == "recorded"
 
 
 # -- where verify runs -------------------------------------------------------------------------

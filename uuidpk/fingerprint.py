@@ -78,6 +78,7 @@ from .fingerprint_spec import (
 )
 from .model import QualifiedName
 from .naming import display_name
+from .schema_record import SchemaRecord
 
 TABLE = "table"
 FK = "fk"
@@ -522,7 +523,7 @@ class Run:
     taken_at: dt.datetime
     spec: FingerprintSpec
     status: str
-    schema_after: tuple[dict[str, str], ...] | None = None  # None: not recorded
+    schema_after: SchemaRecord | None = None  # None: not recorded
     problems_before: tuple[dict[str, Any], ...] = ()
     online: dict[str, Any] | None = None  # taken by an online migration (online_fingerprint.py)
 
@@ -565,8 +566,8 @@ def measure_again_sql(spec: FingerprintSpec) -> list[Statement]:
 
 
 def schema_sql(spec: FingerprintSpec) -> list[Statement]:
-    """Record in the current run the schema the migration leaves on the measured tables
-    (constraints, indexes, defaults, NOT NULL): after the change, before commit."""
+    """Record in the current run the schema the migration leaves on the measured tables and
+    the views reading them (schema_record.py): after the change, before commit."""
     return [pin_sql(), store.record_schema_sql(spec.relations), unpin_sql()]
 
 
@@ -603,7 +604,7 @@ def read_run(conn: psycopg.Connection, run_id: int | None = None) -> Run:
         stored.taken_at,
         FingerprintSpec.from_json(stored.spec),
         stored.status,
-        None if stored.schema_after is None else tuple(stored.schema_after),
+        None if stored.schema_after is None else SchemaRecord.from_json(stored.schema_after),
         tuple(stored.problems_before or ()),
         stored.online,
     )

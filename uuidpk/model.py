@@ -171,6 +171,8 @@ class Index:
     definition: str
     predicate: str | None = None  # a partial index's WHERE, deparsed
     expressions: str | None = None  # an expression index's expressions, deparsed
+    comment: str | None = None
+    parent_oid: int | None = None  # the partitioned index it is attached to
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,22 @@ was written in between. So:
    the end: its rows and pairs after the conversion are those before it, proven as offline. One
    whose measure differs was written meanwhile: by the application, or by the cutover itself;
    nothing can tell those apart. Its values become the end's, and the run names it
-   (online.tables, online.foreign_keys). The schema the migration left (constraints with
-   actions and deferrability, indexes, defaults, NOT NULL) is recorded then too, as offline
-   just before commit, and the state becomes "finished". Only a run still "proved" is closed,
+   (online.tables, online.foreign_keys, with their counts at the proof in online.at_proof).
+   The schema the migration left (schema_record.py) is recorded then too, as offline just
+   before commit, and the state becomes "finished". Only a run still "proved" is closed,
    so a resumed close changes nothing.
 3. `verify` compares every table and foreign key with the run, as offline: the unchanged ones
    with their state before the conversion, the changed ones with the state the migration left,
-   and says which are which. For a changed one, the conversion rests on the proof (every shadow
-   = f(old value) in one snapshot), the fill triggers (every row written after it got its
-   shadows from the same derivation) and the foreign keys validated before the cutover, not on a
-   before/after comparison. As offline, a write after the migration is a difference: verify
-   cannot tell the application's writes from damage, which is a write too. A run whose migration
-   has not finished is refused in one line: neither the schema it leaves nor what changed during
-   it is known yet.
+   and says which are which, one by one (compared_with: "before" or "end", in text and JSON,
+   with a changed one's count at the proof and at the end). For a changed one, the conversion
+   rests on the proof (every shadow = f(old value) in one snapshot), the fill triggers (every
+   row written after it got its shadows from the same derivation) and the foreign keys
+   validated before the cutover, not on a before/after comparison: a wrong value written
+   between the proof and the cutover (an application trigger that sets a converted column
+   after the fill trigger ran, say) is what the migration left, and verify cannot see it. As
+   offline, a write after the migration is a difference: verify cannot tell the application's
+   writes from damage, which is a write too. A run whose migration has not finished is refused
+   in one line: neither the schema it leaves nor what changed during it is known yet.
 
 1 and 2 are statements in the plan's steps (OnlineStep.record): `apply --online` runs them and
 `generate --online` prints them, as offline's fingerprint. A run names no journal entry (a
@@ -53,6 +56,7 @@ import psycopg
 from psycopg import sql
 
 from . import store
+from .differences import plural
 from .errors import VerificationFailed
 from .fingerprint import (
     Derived,
@@ -83,6 +87,9 @@ class OnlineFingerprint:
     foreign_keys: int
     changed_tables: tuple[str, ...] = ()  # written between the proof and the end
     changed_foreign_keys: tuple[str, ...] = ()
+    # (kind, object) -> its count at the proof, for each count that moved until the end;
+    # None: closed by a uuidpk that did not keep them
+    at_proof: Mapping[tuple[str, str], int] | None = None
 
     @classmethod
     def of(cls, run: Run) -> OnlineFingerprint | None:
@@ -97,6 +104,9 @@ class OnlineFingerprint:
             len(run.spec.foreign_keys),
             tuple(run.online.get("tables") or ()),
             tuple(run.online.get("foreign_keys") or ()),
+            None
+            if run.online.get("at_proof") is None
+            else {(p["kind"], p["object"]): int(p["rows"]) for p in run.online["at_proof"]},
         )
 
     def describe(self) -> str:
@@ -183,7 +193,69 @@ def read(conn: psycopg.Connection, migration: int) -> OnlineFingerprint | None:
 
 
 # -- 3. what verify says ------------------------------------------------------------------------
-def verify_notes(run: Run) -> list[str]:
+BEFORE = "before"  # compared with its rows (pairs) before the conversion, as offline
+END = "end"  # written between the proof and the end: compared with what the migration left
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What verify compared one table or foreign key with."""
+
+    what: str  # table, foreign key, soft reference
+    name: str
+    compared_with: str  # BEFORE or END
+    at_proof: int | None = None  # END: its rows (pairs) at the proof, when the run kept them
+    at_end: int | None = None  # END: its rows (pairs) when the migration ended
+
+    def describe(self) -> str:
+        if self.compared_with == BEFORE:
+            return f"{self.what} {self.name}: compared with its rows before the conversion"
+        unit = "row" if self.what == "table" else "(child, parent) pair"
+        counts = ""
+        if self.at_proof is not None and self.at_end is not None:
+            counts = f" ({plural(self.at_proof, unit)} at the proof, {self.at_end:,} at the end)"
+        return (
+            f"{self.what} {self.name}: written between the proof and the end{counts}; compared "
+            "only with what the migration left"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "what": self.what,
+            "name": self.name,
+            "compared_with": self.compared_with,
+        }
+        if self.compared_with == END:
+            found.update(at_proof=self.at_proof, at_end=self.at_end)
+        return found
+
+
+def compared(run: Run, stored: Mapping[tuple[str, str], int]) -> tuple[Compared, ...]:
+    """Per table and foreign key of the run, what verify compares it with; stored: the run's
+    (kind, object) -> count (the end's, for what was written during an online run)."""
+    found = OnlineFingerprint.of(run)
+    if found is None:
+        return tuple(
+            [Compared("table", t.object, BEFORE) for t in run.spec.tables]
+            + [Compared(f.what, f.object, BEFORE) for f in run.spec.foreign_keys]
+        )
+
+    def one(what: str, name: str, kind: str, written: Sequence[str]) -> Compared:
+        if name not in written:
+            return Compared(what, name, BEFORE)
+        end = stored.get((kind, name))
+        if found.at_proof is None:  # closed by an earlier uuidpk: no counts at the proof
+            return Compared(what, name, END)
+        # A count the run did not keep did not move (a foreign key's NULL references may have).
+        return Compared(what, name, END, found.at_proof.get((kind, name), end), end)
+
+    return tuple(
+        [one("table", t.object, "table", found.changed_tables) for t in run.spec.tables]
+        + [one(f.what, f.object, "fk", found.changed_foreign_keys) for f in run.spec.foreign_keys]
+    )
+
+
+def verify_notes(run: Run, checked: Sequence[Compared]) -> list[str]:
     """What verify compares for an online migration's run, or VerificationFailed when the
     migration has not finished (nothing to compare with yet). [] for an offline run."""
     found = OnlineFingerprint.of(run)
@@ -195,27 +267,27 @@ def verify_notes(run: Run) -> list[str]:
             "not finished: its end records the schema it leaves and what was written during "
             "it; finish it (the same apply command, or the rest of the script), then verify"
         )
-    tables, fks = found.changed_tables, found.changed_foreign_keys
-    if not tables and not fks:
+    written = [c for c in checked if c.compared_with == END]
+    if not written:
         return [
             "online migration: no table or foreign key was written between the proof and the "
             "end; every one is compared with its rows before the conversion"
         ]
-    return [
-        f"online migration: {_some(tables, 'table')} and "
-        f"{_some(fks, 'foreign key')} written between the proof and the end (by the "
-        "application, or the cutover: not told apart) are compared with the rows the "
-        "migration left, not with those before it; their "
-        "conversion rests on the proof (every shadow = f(old value) in one snapshot), the fill "
-        "triggers and the foreign keys validated before the cutover",
-        "online migration: the other "
-        f"{found.tables - len(tables)} table(s) and {found.foreign_keys - len(fks)} foreign "
-        "key(s) are compared with their rows before the conversion",
+    tables = sum(1 for c in written if c.what == "table")
+    fks = len(written) - tables
+    notes = [
+        f"online migration: {tables} of {found.tables} table(s) and {fks} of "
+        f"{found.foreign_keys} foreign key(s) were written between the proof and the end (by "
+        "the application, or the cutover: not told apart), so they are compared with the rows "
+        "the migration left, not with those before it; their conversion rests on the proof "
+        "(every shadow = f(old value) in one snapshot), the fill triggers and the foreign keys "
+        "validated before the cutover: a wrong value written between the proof and the "
+        "cutover cannot be seen"
     ]
-
-
-def _some(names: Sequence[str], word: str) -> str:
-    if not names:
-        return f"no {word}"
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{len(names)} {word}(s) ({shown})"
+    notes += [f"online migration: {c.describe()}" for c in written]
+    notes.append(
+        f"online migration: the other {found.tables - tables} table(s) and "
+        f"{found.foreign_keys - fks} foreign key(s) are compared with their rows before the "
+        "conversion"
+    )
+    return notes

@@ -175,6 +175,8 @@ class AlterColumns:
     table: QualifiedName
     changes: tuple[ColumnChange, ...]
     generated: tuple[GeneratedColumn, ...] = ()  # dropped and added back in the same rewrite
+    # Partitions' indexes given their own comments back after the rewrite (None: none).
+    index_comments: tuple[tuple[QualifiedName, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,12 @@ def _(op: AlterColumns) -> Iterator[sql.Composable]:
     yield template("alter_table").format(
         table=ident(op.table), actions=sql.SQL(",\n    ").join(actions)
     )
+    for index, comment in op.index_comments:
+        yield template("comment_on").format(
+            kind=sql.SQL("INDEX"),
+            object=ident(index),
+            comment=sql.SQL("NULL") if comment is None else sql.Literal(comment),
+        )
 
 
 @render_op.register

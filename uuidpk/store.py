@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from . import templates
+from . import schema_record, templates
 from .catalog import relation_oids_sql, sequence_columns_sql
 from .errors import VerificationFailed
 from .model import QualifiedName
@@ -45,7 +45,7 @@ class StoredRun:
     taken_at: dt.datetime
     spec: dict[str, Any]  # the fingerprint spec's JSON
     status: str  # recorded, verified, failed
-    schema_after: list[dict[str, str]] | None  # schema_objects.sql's rows; None: not recorded
+    schema_after: Any  # schema_objects.sql's record (schema_record.py); None: not recorded
     problems_before: list[dict[str, Any]] | None
     online: dict[str, Any] | None = None  # an online migration's run (online_fingerprint.py)
 
@@ -102,8 +102,11 @@ def record_problems_sql(tables: Sequence[QualifiedName]) -> list[sql.SQL | sql.C
 
 
 def schema_objects_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
+    """The schema record of these tables as it is now (schema_objects.sql)."""
     items = [{"schema": t.schema, "name": t.name} for t in tables]
-    return _template("schema_objects").format(tables=sql.Literal(json.dumps(items)))
+    return _template("schema_objects").format(
+        tables=sql.Literal(json.dumps(items)), version=sql.Literal(schema_record.VERSION)
+    )
 
 
 def record_schema_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
@@ -113,12 +116,13 @@ def record_schema_sql(tables: Sequence[QualifiedName]) -> sql.Composed:
     )
 
 
-def read_schema_objects(
+def read_schema(
     conn: psycopg.Connection, tables: Sequence[QualifiedName]
-) -> list[dict[str, str]]:
+) -> schema_record.SchemaRecord:
+    """The schema record of these tables as it is now."""
     row = conn.execute(schema_objects_sql(tables)).fetchone()
     assert row is not None
-    return list(json.loads(row[0]))
+    return schema_record.SchemaRecord.from_json(json.loads(row[0]))
 
 
 def read_run(conn: psycopg.Connection, run_id: int | None = None) -> StoredRun:

@@ -15,7 +15,8 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from . import store, templates
+from . import schema_record, store, templates
+from .differences import Difference, plural
 from .errors import VerificationFailed
 from .fingerprint import (
     FK,
@@ -34,7 +35,8 @@ from .fingerprint import (
 )
 from .model import QualifiedName
 from .naming import display_name, quote_if_needed
-from .online_fingerprint import verify_notes
+from .online_fingerprint import END, Compared, compared, verify_notes
+from .schema_record import SchemaRecord
 from .sequences import read_sequence_positions
 
 
@@ -44,16 +46,6 @@ def _template(name: str) -> sql.SQL:
 
 # -- verifying ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Difference:
-    what: str  # table, foreign key, column, sequence
-    name: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.what} {self.name}: {self.detail}"
-
-
-@dataclass(frozen=True)
 class Verification:
     run: Run
     tables: int
@@ -62,6 +54,7 @@ class Verification:
     sequences_checked: int | None  # None: the sequence check was not asked for
     differences: tuple[Difference, ...]
     notes: tuple[str, ...] = field(default=())
+    compared: tuple[Compared, ...] = ()  # per table and foreign key, what it was compared with
 
     @property
     def ok(self) -> bool:
@@ -76,6 +69,13 @@ class Verification:
             f"{self.tables} table(s), {self.foreign_keys} foreign key(s), "
             f"{self.rows:,} row(s){sequences} checked"
         )
+        written = [c for c in self.compared if c.compared_with == END]
+        if written:
+            tables = sum(1 for c in written if c.what == "table")
+            head += (
+                f" ({tables} table(s) and {len(written) - tables} foreign key(s) of them only "
+                "against what the online migration left)"
+            )
         if self.ok:
             return f"{head}; no difference"
         return f"{head}; {len(self.differences)} difference(s)"
@@ -89,16 +89,11 @@ class Verification:
             "foreign_keys": self.foreign_keys,
             "rows": self.rows,
             "sequences_checked": self.sequences_checked,
-            "differences": [
-                {"what": d.what, "name": d.name, "detail": d.detail} for d in self.differences
-            ],
+            "differences": [d.to_json() for d in self.differences],
             "notes": list(self.notes),
+            "compared": [c.to_json() for c in self.compared],
             "online": self.run.online,
         }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def compare(
@@ -117,7 +112,7 @@ def compare(
                 Difference(
                     "table",
                     t.object,
-                    f"{_plural(b.row_count, 'row')} before, {a.row_count:,} after",
+                    f"{plural(b.row_count, 'row')} before, {a.row_count:,} after",
                 )
             )
         elif b.hash != a.hash:
@@ -125,7 +120,7 @@ def compare(
                 Difference(
                     "table",
                     t.object,
-                    f"{_plural(b.row_count, 'row')} before and after, but different rows "
+                    f"{plural(b.row_count, 'row')} before and after, but different rows "
                     "(their keys included)",
                 )
             )
@@ -138,7 +133,7 @@ def compare(
                     Difference(
                         f.what,
                         obj,
-                        f"{_plural(b.row_count, '(child, parent) pair')} before, "
+                        f"{plural(b.row_count, '(child, parent) pair')} before, "
                         f"{a.row_count:,} after",
                     )
                 )
@@ -147,7 +142,7 @@ def compare(
                     Difference(
                         f.what,
                         obj,
-                        f"{_plural(b.row_count, '(child, parent) pair')} before and after, but "
+                        f"{plural(b.row_count, '(child, parent) pair')} before and after, but "
                         f"different pairs",
                     )
                 )
@@ -157,7 +152,7 @@ def compare(
                 Difference(
                     f.what,
                     obj,
-                    f"{_plural(b.row_count, 'row')} with a NULL reference before, "
+                    f"{plural(b.row_count, 'row')} with a NULL reference before, "
                     f"{a.row_count:,} after",
                 )
             )
@@ -169,14 +164,14 @@ def compare(
                     Difference(
                         f.what,
                         obj,
-                        f"{_plural(a.row_count, 'orphaned row')} (a reference with no parent "
+                        f"{plural(a.row_count, 'orphaned row')} (a reference with no parent "
                         f"row), {was:,} before",
                     )
                 )
             else:
                 why = "nothing enforces it" if f.soft else "the key is NOT VALID"
                 notes.append(
-                    f"{f.what} {obj}: {_plural(a.row_count, 'orphaned row')}, "
+                    f"{f.what} {obj}: {plural(a.row_count, 'orphaned row')}, "
                     f"as many as before the change ({why})"
                 )
         elif b is not None and a is not None and b.row_count != a.row_count:
@@ -260,46 +255,18 @@ def check_converted_columns(conn: psycopg.Connection, spec: FingerprintSpec) -> 
     return differences
 
 
-def _schema_object(item: dict[str, str]) -> tuple[str, str]:
-    """How a difference names one schema object: (what, name)."""
-    table = display_name(QualifiedName(item["schema"], item["table"]))
-    if item["what"] in ("default", "not null"):
-        return "column", f"{table}.{quote_if_needed(item['name'])}"
-    return item["what"], f"{quote_if_needed(item['name'])} on {table}"
-
-
 def check_schema(
-    conn: psycopg.Connection, spec: FingerprintSpec, recorded: Sequence[dict[str, str]]
+    conn: psycopg.Connection, spec: FingerprintSpec, recorded: SchemaRecord
 ) -> list[Difference]:
-    """Every constraint, index, default and NOT NULL the migration left on the measured tables
-    (recorded just before its commit) is still there, with the same definition: an action or
-    DEFERRABLE changed, a primary key, unique constraint, index or default dropped all show.
-    Objects added since are no loss and are not reported."""
+    """The schema the migration left on the measured tables and the views reading them
+    (recorded just before its commit, schema_record.py) against the catalog now: an action or
+    DEFERRABLE changed, a key, index, default, trigger or comment dropped, a trigger disabled,
+    a view redefined, a column's type or a privilege changed all show. Objects added since are
+    no loss and are not reported."""
     conn.execute(pin_sql())  # deparsed definitions as the recording session saw them
-    objects = store.read_schema_objects(conn, spec.relations)
+    now = store.read_schema(conn, spec.relations)
     conn.execute(unpin_sql())
-    now = {(o["what"], o["schema"], o["table"], o["name"]): o["definition"] for o in objects}
-    differences = []
-    for item in recorded:
-        what, name = _schema_object(item)
-        current = now.get((item["what"], item["schema"], item["table"], item["name"]))
-        was = item["definition"]
-        if current == was:
-            continue
-        if item["what"] == "not null":
-            detail = "NOT NULL was dropped"
-        elif item["what"] == "default":
-            detail = (
-                f"default {was} was dropped"
-                if current is None
-                else f"default is now {current}; it was {was}"
-            )
-        elif current is None:
-            detail = f"missing (it was {was})"
-        else:
-            detail = f"now {current}; it was {was}"
-        differences.append(Difference(what, name, detail))
-    return differences
+    return schema_record.compare(recorded.objects, now.objects)
 
 
 def _check_sequences(
@@ -357,9 +324,11 @@ def verify(
             # One snapshot for every measure, so the queries agree with each other.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         run = read_run(conn, run_id)
-        online = verify_notes(run)  # refuses a run whose online migration has not finished
-        spec = run.spec
         before = read_measures(conn, run.id)
+        against = compared(run, {key: m.row_count for key, m in before.items()})
+        online = verify_notes(run, against)  # refuses a run whose online migration is running
+        recorded = None if run.schema_after is None else run.schema_after.readable(run.id)
+        spec = run.spec
         after, unmeasurable = measure_all(conn, spec, tolerate=True, progress=progress)
         differences = [
             Difference(u.what, u.object, f"cannot be measured: {u.reason}") for u in unmeasurable
@@ -369,8 +338,14 @@ def verify(
         differences += found
         differences += check_foreign_keys(conn, spec)
         differences += check_converted_columns(conn, spec)
-        if run.schema_after is not None:
-            differences += check_schema(conn, spec, run.schema_after)
+        if recorded is not None:
+            differences += check_schema(conn, spec, recorded)
+            if recorded.version == 1:
+                notes.append(
+                    f"fingerprint run {run.id} was recorded by an older uuidpk: its schema "
+                    "record has constraints, indexes, defaults and NOT NULL, not "
+                    f"{schema_record.NOT_IN_VERSION_1}: those are not compared"
+                )
         else:
             notes.append("the schema after the migration was not recorded: not compared")
         checked = None
@@ -395,6 +370,7 @@ def verify(
         sequences_checked=checked,
         differences=tuple(differences),
         notes=tuple(notes),
+        compared=against,
     )
 
 

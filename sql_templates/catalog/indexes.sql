@@ -4,7 +4,8 @@
 -- Columns: oid, table_oid, name, key_columns, used_columns, is_unique, is_primary, is_partial,
 --          has_expressions, constraint_oid, definition, predicate (the WHERE of a partial
 --          index, deparsed; else NULL), expressions (an expression index's expressions,
---          deparsed, comma-separated; else NULL)
+--          deparsed, comma-separated; else NULL), comment, parent_oid (the partitioned index
+--          it is attached to)
 SELECT i.indexrelid::int8                             AS oid,
        i.indrelid::int8                               AS table_oid,
        ic.relname                                     AS name,
@@ -27,7 +28,10 @@ SELECT i.indexrelid::int8                             AS oid,
        CASE WHEN i.indpred IS NOT NULL OR i.indexprs IS NOT NULL OR c.relkind = 'm'
             THEN pg_get_indexdef(i.indexrelid) ELSE '' END AS definition,
        pg_get_expr(i.indpred, i.indrelid)             AS predicate,
-       pg_get_expr(i.indexprs, i.indrelid)            AS expressions
+       pg_get_expr(i.indexprs, i.indrelid)            AS expressions,
+       obj_description(i.indexrelid, 'pg_class')      AS comment,
+       (SELECT h.inhparent::int8 FROM pg_inherits h
+         WHERE h.inhrelid = i.indexrelid)             AS parent_oid
   FROM pg_index i
   JOIN pg_class ic    ON ic.oid = i.indexrelid
   JOIN pg_class c     ON c.oid = i.indrelid

@@ -1,2 +1,2 @@
--- Parameters: {kind} VIEW / MATERIALIZED VIEW / COLUMN, {object}, {comment} literal.
+-- Parameters: {kind} VIEW / MATERIALIZED VIEW / COLUMN / INDEX, {object}, {comment} literal.
 COMMENT ON {kind} {object} IS {comment}

@@ -125,6 +125,7 @@ def cutover_statements(
             if con.comment is not None:
                 out.append(_constraint_comment(qname, con.name, con.comment))
     out += local_index_statements(layout, parts)
+    out += index_comments(layout, parts)
     out += leaf_column_statements(layout, parts)
     for twin in layout.foreign_keys:
         oid = twin.constraint.oid
@@ -144,6 +145,32 @@ def cutover_statements(
             )
     out += [s for op in restore_dependents(graph, affected) for s in render_op(op)]
     return out
+
+
+def index_comments(layout: Layout, parts: Partitions) -> list[sql.Composable]:
+    """The comments of the indexes the twins replace, on the twins once they have the
+    originals' names: offline, ALTER TYPE keeps an index and its comment; online, a twin is a
+    new index (on a partition too)."""
+    catalog = layout.graph.catalog
+    twins = [twin for t in layout.tables for twin in layout.twins[t]]
+    twins += [twin for leaf in sorted(parts.local) for twin in parts.local[leaf]]
+    out: list[sql.Composable] = []
+    for twin in twins:
+        schema = catalog.table(twin.index.table_oid).schema
+        if twin.index.comment is not None:
+            out.append(_index_comment(schema, twin.index.name, twin.index.comment))
+        for leaf in parts.indexes.get(twin.index.oid, ()):
+            (table,) = catalog.find_tables(leaf.table.schema, leaf.table.name)
+            for index in catalog.indexes_of(table.oid):
+                if index.name == leaf.original and index.comment is not None:
+                    out.append(_index_comment(table.schema, index.name, index.comment))
+    return out
+
+
+def _index_comment(schema: str, name: str, comment: str) -> sql.Composable:
+    return migrate_template("comment_on").format(
+        kind=sql.SQL("INDEX"), object=sql.Identifier(schema, name), comment=sql.Literal(comment)
+    )
 
 
 def _constraint_comment(table: QualifiedName, name: str, comment: str) -> sql.Composable:

@@ -22,7 +22,7 @@ from dataclasses import replace
 from ..blockers import option_name_problems
 from ..dependents import Affected, affected_objects
 from ..graph import Closure, Graph, Key
-from ..model import QualifiedName
+from ..model import Catalog, Index, QualifiedName
 from ..ops import (
     AllOf,
     AlterColumns,
@@ -226,7 +226,15 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
             for dep in affected.generated
             if dep.relation_oid == table_oid
         )
-        alters.append(AlterColumns(catalog.table(table_oid).qname, tuple(changes), generated))
+        converted_here = {a for t, a in nodes if t == table_oid}
+        alters.append(
+            AlterColumns(
+                catalog.table(table_oid).qname,
+                tuple(changes),
+                generated,
+                _partition_index_comments(catalog, table_oid, converted_here),
+            )
+        )
     yield _step("convert-columns", "convert columns", tuple(alters), converted)
     restore = tuple(common.add_foreign_key(catalog, fk) for fk in foreign_keys)
     yield _step(
@@ -273,6 +281,32 @@ def _steps(graph: Graph, closures: Sequence[Closure], options: Options) -> Itera
     # Last, so the statistics describe the final tables (uuid values, restored indexes). The
     # catalog cannot tell it happened; running it again only costs a sample.
     yield _step("analyze", "analyze rewritten tables", (Analyze(tuple(a.table for a in alters)),))
+
+
+def _partition_index_comments(
+    catalog: Catalog, table_oid: int, attnums: set[int]
+) -> tuple[tuple[QualifiedName, str | None], ...]:
+    """Rebuilding a partitioned table's index for a type change, PostgreSQL gives the index of
+    every partition the partitioned index's comment: those whose own comment differs get it
+    back after the ALTER (a partition's own index keeps its comment)."""
+    if not catalog.table(table_oid).is_partitioned:
+        return ()
+    children: dict[int, list[Index]] = {}
+    for index in catalog.indexes:
+        if index.parent_oid is not None:
+            children.setdefault(index.parent_oid, []).append(index)
+    comments = []
+    for index in catalog.indexes_of(table_oid):
+        if not (set(index.used_columns) | set(index.key_columns)) & attnums:
+            continue
+        below = list(children.get(index.oid, ()))
+        while below:
+            child = below.pop()
+            below += children.get(child.oid, ())
+            if child.comment != index.comment:
+                schema = catalog.table(child.table_oid).schema
+                comments.append((QualifiedName(schema, child.name), child.comment))
+    return tuple(sorted(comments, key=lambda c: c[0]))
 
 
 def _dependents_exist(graph: Graph, affected: Affected, *, exists: bool) -> tuple[Check, ...]:
